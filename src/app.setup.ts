@@ -1,0 +1,46 @@
+import { fileURLToPath } from 'node:url';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import cookieParser from 'cookie-parser';
+import hbs from 'hbs';
+import helmet from 'helmet';
+import type { AppConfig } from './app.config.js';
+import { HttpErrorFilter } from './common/http-error.filter.js';
+
+/** Largest request body accepted; beyond it the answer is 413. */
+export const BODY_LIMIT = '100kb';
+
+const viewsDir = fileURLToPath(new URL('../views', import.meta.url));
+const publicDir = fileURLToPath(new URL('../public', import.meta.url));
+
+/**
+ * Everything the app needs besides its modules: views, security headers, parsers, the error
+ * pages. main.ts and every e2e test call it, so tests run the app as it is deployed.
+ */
+export async function setupApp(app: NestExpressApplication, config: AppConfig): Promise<void> {
+  const secure = config.session.cookie?.secure ?? false;
+  app.set('trust proxy', config.trustProxy);
+  app.disable('x-powered-by');
+  app.use(
+    helmet({
+      // Over plain HTTP (development) these would send the browser to an https:// that is not there.
+      hsts: secure,
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: secure ? [] : null } },
+    }),
+  );
+  app.use(cookieParser());
+  app.useBodyParser('urlencoded', { limit: BODY_LIMIT, extended: false });
+  app.useBodyParser('json', { limit: BODY_LIMIT });
+  app.useStaticAssets(publicDir, { prefix: '/static/' });
+  app.setBaseViewsDir(viewsDir);
+  app.setViewEngine('hbs');
+  app.set('view options', { layout: 'layouts/main' });
+  hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  await registerPartials(`${viewsDir}/partials`);
+  app.useGlobalFilters(new HttpErrorFilter());
+}
+
+function registerPartials(dir: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    hbs.registerPartials(dir, (err?: unknown) => (err ? reject(err as Error) : resolve())),
+  );
+}

@@ -1,0 +1,58 @@
+import { createHmac } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { doubleCsrf, type DoubleCsrfUtilities } from 'csrf-csrf';
+import type { Request, Response } from 'express';
+import {
+  RESOLVED_SESSION_OPTIONS,
+  type ResolvedSessionOptions,
+} from '../session/index.js';
+
+/** Form field that carries the token. */
+export const CSRF_FIELD = '_csrf';
+
+/**
+ * Signed double-submit CSRF tokens (csrf-csrf): the token lives in a cookie and in the form,
+ * and is an HMAC over a random value and the client's session id, so anonymous visitors cost
+ * no store write and a token issued to one client is refused from another.
+ */
+@Injectable()
+export class CsrfService {
+  /** `__Host-` pins the cookie to this host and path, but browsers allow it only when Secure. */
+  readonly cookieName: string;
+  private readonly csrf: DoubleCsrfUtilities;
+
+  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly session: ResolvedSessionOptions) {
+    this.cookieName = session.cookie.secure ? '__Host-csrf' : 'csrf';
+    // A key of its own, so CSRF HMACs never share a key with session-id signatures.
+    const secrets = session.secret.map((s) => createHmac('sha256', s).update('csrf-token').digest('hex'));
+    this.csrf = doubleCsrf({
+      getSecret: () => secrets,
+      getSessionIdentifier: (req) => this.clientIdentity(req),
+      cookieName: this.cookieName,
+      cookieOptions: { secure: session.cookie.secure, sameSite: 'lax', httpOnly: true, path: '/' },
+      getCsrfTokenFromRequest: (req) => {
+        const fromBody = (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
+        return typeof fromBody === 'string' ? fromBody : req.headers['x-csrf-token'];
+      },
+    });
+  }
+
+  /** Returns the token for a form and (re)sets its cookie. */
+  token(req: Request, res: Response): string {
+    return this.csrf.generateCsrfToken(req, res);
+  }
+
+  isValid(req: Request): boolean {
+    return this.csrf.validateRequest(req);
+  }
+
+  /**
+   * The stored session's id when the request brought one (its signed cookie names the loaded
+   * id); otherwise empty, and the random half of the token cookie tells clients apart.
+   */
+  private clientIdentity(req: Request): string {
+    const cookie = (req.cookies as Record<string, string> | undefined)?.[this.session.cookie.name];
+    const loaded = typeof cookie === 'string' && req.sessionID !== undefined && cookie.startsWith(`s:${req.sessionID}.`);
+    return loaded ? req.sessionID : '';
+  }
+}

@@ -1,0 +1,37 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { appConfigFromEnv, type AppConfig } from './app.config.js';
+import { AppModule } from './app.module.js';
+import { setupApp } from './app.setup.js';
+import { InvalidConfigError } from './session/index.js';
+
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('Bootstrap');
+  let config: AppConfig;
+  try {
+    config = appConfigFromEnv(process.env);
+  } catch (err) {
+    // A bad setting stops the start with one line per variable, not a stack trace.
+    if (!(err instanceof InvalidConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+  config.warnings.forEach((warning) => logger.warn(warning));
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    abortOnError: false,
+  });
+  await setupApp(app, config);
+  app.enableShutdownHooks();
+  await app.listen(config.port);
+  logger.log(`Listening on port ${config.port} with the ${config.session.type} session store`);
+}
+
+try {
+  await bootstrap();
+} catch (err) {
+  console.error(err instanceof Error ? `Failed to start: ${err.message}` : err);
+  process.exit(1);
+}

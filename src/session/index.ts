@@ -1,0 +1,8 @@
+export { SessionModule } from './session.module.js';
+export { SESSION_STORE, RESOLVED_SESSION_OPTIONS } from './session.constants.js';
+export { SESSION_MODULE_OPTIONS } from './session.module-definition.js';
+export * from './session.options.js';
+export { sessionOptionsFromEnv, type Env } from './session.env.js';
+export { InvalidConfigError } from './invalid-config.error.js';
+export { StoreUnavailableError } from './store-unavailable.error.js';
+export type { SessionStoreHandle } from './stores/index.js';

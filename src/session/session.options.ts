@@ -1,0 +1,115 @@
+/**
+ * Options of {@link SessionModule}: one shape per store type, keyed on `type`, so that
+ * `forRoot({ type: 'redis', secret })` without a `url` does not compile.
+ */
+
+/** Every store type the contract names; not all of them are built yet. */
+export const KNOWN_SESSION_TYPES = [
+  'redis',
+  'memcached',
+  'mongodb',
+  'sql',
+  'filesystem',
+  'memory',
+] as const;
+
+/** Store types this version can run. */
+export const SUPPORTED_SESSION_TYPES = ['redis', 'sql', 'memory'] as const;
+
+export type KnownSessionType = (typeof KNOWN_SESSION_TYPES)[number];
+export type SessionType = (typeof SUPPORTED_SESSION_TYPES)[number];
+
+export const DEFAULT_PREFIX = 'session:';
+export const DEFAULT_COOKIE_NAME = 'session';
+/** 31 days, Flask's PERMANENT_SESSION_LIFETIME. */
+export const DEFAULT_LIFETIME_SECONDS = 2_678_400;
+export const DEFAULT_STORE_TIMEOUT_MS = 1000;
+export const DEFAULT_MEMORY_MAX_SESSIONS = 10_000;
+export const DEFAULT_SQL_TABLE = 'sessions';
+
+export type SameSite = 'lax' | 'strict' | 'none';
+
+export interface SessionCookieOptions {
+  /** Name of the cookie that carries the signed session id. @default 'session' */
+  name?: string;
+  /** Send the cookie over HTTPS only. @default false */
+  secure?: boolean;
+  /** SameSite attribute. `none` requires `secure`. @default 'lax' */
+  sameSite?: SameSite;
+  /** Domain attribute; host-only when unset. @default undefined */
+  domain?: string;
+  /** Path attribute. @default '/' */
+  path?: string;
+}
+
+interface BaseSessionOptions {
+  /**
+   * Secret(s) that sign the session id cookie. With a list, the first signs and all verify,
+   * so a secret can be rotated without logging everybody out.
+   */
+  secret: string | string[];
+  /** Prepended to the session id to form every stored key. @default 'session:' */
+  prefix?: string;
+  /** Cookie attributes. HttpOnly is always on. */
+  cookie?: SessionCookieOptions;
+  /**
+   * Lifetime in seconds: the store TTL, set on every write and never longer, and the cookie's
+   * Max-Age when `permanent`. @default 2678400 (31 days)
+   */
+  lifetime?: number;
+  /**
+   * `true`: the cookie carries Max-Age = lifetime. `false`: a browser-session cookie; the
+   * store still expires the session after `lifetime`. @default true
+   */
+  permanent?: boolean;
+  /**
+   * Milliseconds a single store call may take before the request fails with 503.
+   * @default 1000
+   */
+  storeTimeoutMs?: number;
+  /**
+   * Routes the session middleware skips (Nest route paths), e.g. a health check that must
+   * answer without loading a session. @default []
+   */
+  excludeRoutes?: string[];
+}
+
+export interface RedisSessionOptions extends BaseSessionOptions {
+  type: 'redis';
+  /** `redis://[user:pass@]host:port[/db]` or `rediss://` for TLS. */
+  url: string;
+}
+
+export interface SqlSessionOptions extends BaseSessionOptions {
+  type: 'sql';
+  /** `sqlite:<path>` (relative to the working directory) or `sqlite::memory:`. */
+  url: string;
+  /** Table that holds the sessions; created on first start. @default 'sessions' */
+  tableName?: string;
+}
+
+export interface MemorySessionOptions extends BaseSessionOptions {
+  type: 'memory';
+  /** Most sessions kept; the least recently used go first. @default 10000 */
+  maxSessions?: number;
+}
+
+export type SessionModuleOptions =
+  | RedisSessionOptions
+  | SqlSessionOptions
+  | MemorySessionOptions;
+
+type Resolved<T extends BaseSessionOptions> = Omit<
+  Required<T>,
+  'secret' | 'cookie'
+> & {
+  secret: string[];
+  cookie: Required<Omit<SessionCookieOptions, 'domain'>> &
+    Pick<SessionCookieOptions, 'domain'>;
+};
+
+/** Options after {@link validateSessionOptions}: defaults filled in, secrets as a list. */
+export type ResolvedSessionOptions =
+  | Resolved<RedisSessionOptions>
+  | Resolved<SqlSessionOptions>
+  | Resolved<MemorySessionOptions>;

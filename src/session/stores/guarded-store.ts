@@ -1,0 +1,121 @@
+import { Logger } from '@nestjs/common';
+import { Store, type SessionData } from 'express-session';
+import { StoreUnavailableError } from '../store-unavailable.error.js';
+
+type Callback<T = unknown> = (err?: unknown, value?: T) => void;
+
+/**
+ * Wraps a store so that no call outlives `timeoutMs` and every failure surfaces as a
+ * {@link StoreUnavailableError} (503). It also hides the inner store's connect/disconnect
+ * events: express-session skips sessions entirely while its store is "disconnected", which
+ * would turn an outage into anonymous requests that could overwrite stored sessions.
+ */
+export class GuardedStore extends Store {
+  private readonly logger = new Logger('SessionStore');
+  /**
+   * The JSON last stored for each live session object. express-session saves again at the
+   * end of a request whose session id changed, even when the handler already saved it (as a
+   * login must, to answer 503 if the store is down); an identical second write is skipped.
+   */
+  private readonly stored = new WeakMap<object, string>();
+
+  constructor(
+    private readonly inner: Store,
+    private readonly timeoutMs: number,
+  ) {
+    super();
+  }
+
+  get(sid: string, cb: Callback<SessionData | null>): void {
+    this.guard('get', (done) => this.inner.get(sid, done), cb);
+  }
+
+  set(sid: string, session: SessionData, cb?: Callback): void {
+    const json = JSON.stringify(session);
+    if (this.stored.get(session) === sid + json) return void cb?.();
+    this.guard(
+      'set',
+      (done) => this.inner.set(sid, session, done),
+      (err?: unknown) => {
+        if (!err) this.stored.set(session, sid + json);
+        cb?.(err);
+      },
+    );
+  }
+
+  destroy(sid: string, cb?: Callback): void {
+    this.guard('destroy', (done) => this.inner.destroy(sid, done), cb);
+  }
+
+  touch(sid: string, session: SessionData, cb?: Callback): void {
+    const touch = this.inner.touch?.bind(this.inner);
+    if (!touch) return cb?.();
+    this.guard('touch', (done) => touch(sid, session, done), cb);
+  }
+
+  all(cb: Callback<SessionData[] | { [sid: string]: SessionData } | null>): void {
+    this.optional('all', cb);
+  }
+
+  length(cb: Callback<number>): void {
+    this.optional('length', cb);
+  }
+
+  clear(cb?: Callback): void {
+    this.optional('clear', cb);
+  }
+
+  private optional(name: 'all' | 'length' | 'clear', cb?: Callback<never>): void {
+    const method = this.inner[name]?.bind(this.inner) as
+      | ((done: Callback) => void)
+      | undefined;
+    if (!method) {
+      cb?.(new Error(`This session store does not support ${name}()`));
+      return;
+    }
+    this.guard(name, method, cb as Callback);
+  }
+
+  private guard<T>(operation: string, call: (done: Callback<T>) => void, cb?: Callback<T>): void {
+    let settled = false;
+    const finish: Callback<T> = (err, value) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.logger.warn(`${operation} failed: ${reason}`);
+        cb?.(
+          err instanceof StoreUnavailableError
+            ? err
+            : new StoreUnavailableError(operation, `failed: ${reason}`, err),
+        );
+      } else {
+        cb?.(null, value);
+      }
+    };
+    const timer = setTimeout(
+      () => finish(new StoreUnavailableError(operation, `timed out after ${this.timeoutMs} ms`)),
+      this.timeoutMs,
+    );
+    try {
+      call(finish);
+    } catch (err) {
+      finish(err);
+    }
+  }
+}
+
+/** Runs `ping` with the same deadline as a store call. */
+export function pingWithin(ping: () => Promise<void>, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new StoreUnavailableError('ping', `timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    ping().then(
+      () => { clearTimeout(timer); resolve(); },
+      (err: unknown) => { clearTimeout(timer); reject(err); },
+    );
+  });
+}

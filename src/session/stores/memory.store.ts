@@ -1,0 +1,84 @@
+import { Store, type SessionData } from 'express-session';
+import { LRUCache } from 'lru-cache';
+import type { ResolvedSessionOptions } from '../session.options.js';
+import type { SessionStoreHandle } from './store-handle.js';
+import { sessionTtlSeconds } from './session-ttl.js';
+
+type MemoryOptions = Extract<ResolvedSessionOptions, { type: 'memory' }>;
+type Callback<T = unknown> = (err?: unknown, value?: T) => void;
+
+/**
+ * In-process store for tests and demos. Unlike express-session's MemoryStore it is bounded
+ * (least recently used sessions go first) and expires entries by TTL, so it cannot grow
+ * without limit. Values are kept as JSON so callers never share objects with the store.
+ */
+export class LruSessionStore extends Store {
+  private readonly cache: LRUCache<string, string>;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly lifetimeSeconds: number,
+    maxSessions: number,
+  ) {
+    super();
+    this.cache = new LRUCache({ max: maxSessions, ttl: lifetimeSeconds * 1000 });
+  }
+
+  get(sid: string, cb: Callback<SessionData | null>): void {
+    const raw = this.cache.get(this.prefix + sid);
+    cb(null, raw === undefined ? null : (JSON.parse(raw) as SessionData));
+  }
+
+  set(sid: string, session: SessionData, cb?: Callback): void {
+    const ttl = sessionTtlSeconds(session, this.lifetimeSeconds);
+    if (ttl <= 0) this.cache.delete(this.prefix + sid);
+    else this.cache.set(this.prefix + sid, JSON.stringify(session), { ttl: ttl * 1000 });
+    cb?.();
+  }
+
+  touch(sid: string, session: SessionData, cb?: Callback): void {
+    const raw = this.cache.get(this.prefix + sid);
+    if (raw !== undefined) {
+      const stored = JSON.parse(raw) as SessionData;
+      this.set(sid, { ...stored, cookie: session.cookie }, cb);
+    } else {
+      cb?.();
+    }
+  }
+
+  destroy(sid: string, cb?: Callback): void {
+    this.cache.delete(this.prefix + sid);
+    cb?.();
+  }
+
+  all(cb: Callback<{ [sid: string]: SessionData }>): void {
+    const sessions: { [sid: string]: SessionData } = {};
+    for (const [key, raw] of this.cache.entries()) {
+      if (key.startsWith(this.prefix)) {
+        sessions[key.slice(this.prefix.length)] = JSON.parse(raw) as SessionData;
+      }
+    }
+    cb(null, sessions);
+  }
+
+  length(cb: Callback<number>): void {
+    this.all((_err, sessions) => cb(null, Object.keys(sessions ?? {}).length));
+  }
+
+  clear(cb?: Callback): void {
+    for (const key of [...this.cache.keys()]) {
+      if (key.startsWith(this.prefix)) this.cache.delete(key);
+    }
+    cb?.();
+  }
+}
+
+export function createMemoryStore(options: MemoryOptions): SessionStoreHandle {
+  const store = new LruSessionStore(options.prefix, options.lifetime, options.maxSessions);
+  return {
+    type: 'memory',
+    store,
+    ping: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}

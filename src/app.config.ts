@@ -42,9 +42,15 @@ export function appConfigFromEnv(env: Env): AppConfig {
   if (problems.length > 0 || !session) {
     throw new InvalidConfigError(problems, 'Invalid configuration');
   }
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
+  if (session.cookie?.secure && trustProxy === false) {
+    warnings.push(
+      'Session cookies are Secure but TRUST_PROXY is unset: behind a TLS-terminating proxy, set TRUST_PROXY or browsers get no session cookie',
+    );
+  }
   return {
     port,
-    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    trustProxy,
     production: env.NODE_ENV === 'production',
     session: { ...session, excludeRoutes: ['health'] },
     warnings,

@@ -21,7 +21,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
     const status = exception instanceof HttpException ? exception.getStatus() : 500;
-    if (status >= 500) {
+    // HttpExceptions were raised on purpose (a 503 from the store guard is logged there);
+    // anything else is a bug worth its stack trace.
+    if (!(exception instanceof HttpException)) {
       const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
       this.logger.error(`${req.method} ${req.originalUrl} -> ${status}: ${detail}`);
     }

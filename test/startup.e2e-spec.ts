@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { freePort } from './utils/free-port.js';
+
+/** The built app, as `npm run start:prod` runs it (`npm run test:e2e` builds it first). */
+const MAIN = resolve('dist/main.js');
+
+interface Exit {
+  code: number | null;
+  stderr: string;
+  ms: number;
+}
+
+/** Starts the real process with `env` (on top of PATH only) and waits for it to exit. */
+function runUntilExit(env: Record<string, string>, timeoutMs = 10_000): Promise<Exit> {
+  const started = Date.now();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: mkdtempSync(join(tmpdir(), 'startup-')),
+      env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`process still running after ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+describe('starting the app', () => {
+  it('has been built', () => {
+    expect(existsSync(MAIN)).toBe(true);
+  });
+
+  it.each([
+    ['an unknown SESSION_TYPE', { SESSION_TYPE: 'cassandra' }, 'SESSION_TYPE'],
+    ['a store type not built yet', { SESSION_TYPE: 'memcached' }, 'SESSION_TYPE'],
+    ['a malformed REDIS_URL', { SESSION_TYPE: 'redis', REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    ['a malformed DATABASE_URL', { DATABASE_URL: 'postgres//nohost' }, 'DATABASE_URL'],
+    ['a negative SESSION_LIFETIME', { SESSION_LIFETIME: '-5' }, 'SESSION_LIFETIME'],
+    ['a non-numeric SESSION_LIFETIME', { SESSION_LIFETIME: 'abc' }, 'SESSION_LIFETIME'],
+    ['a bad SESSION_STORE_TIMEOUT_MS', { SESSION_STORE_TIMEOUT_MS: '0' }, 'SESSION_STORE_TIMEOUT_MS'],
+    ['a bad SESSION_PERMANENT', { SESSION_PERMANENT: 'sometimes' }, 'SESSION_PERMANENT'],
+    ['a bad PORT', { PORT: 'eighty' }, 'PORT'],
+    ['production without a secret', { NODE_ENV: 'production' }, 'SESSION_SECRET'],
+  ])('exits non-zero within seconds on %s, naming the variable', async (_case, env, variable) => {
+    const exit = await runUntilExit({ SESSION_SECRET: 'x', ...env, ...(variable === 'SESSION_SECRET' ? { SESSION_SECRET: '' } : {}) });
+    expect(exit.code).not.toBe(0);
+    expect(exit.ms).toBeLessThan(5000);
+    expect(exit.stderr).toMatch(new RegExp(`^${variable}: .+$`, 'm'));
+    expect(exit.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('lists every bad variable at once', async () => {
+    const exit = await runUntilExit({ SESSION_TYPE: 'nope', SESSION_LIFETIME: 'x', PORT: '-1' });
+    expect(exit.code).not.toBe(0);
+    for (const variable of ['SESSION_TYPE', 'SESSION_LIFETIME', 'PORT']) {
+      expect(exit.stderr).toMatch(new RegExp(`^${variable}: `, 'm'));
+    }
+  });
+
+  it('serves the demo on the SQLite default with no setting at all, and stops cleanly', async () => {
+    const port = await freePort();
+    const cwd = mkdtempSync(join(tmpdir(), 'startup-'));
+    const child = spawn(process.execPath, [MAIN], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((done) =>
+      child.on('exit', (code, signal) => done({ code, signal })),
+    );
+    try {
+      let health: Response | undefined;
+      for (let i = 0; i < 100 && !health; i++) {
+        health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+        if (!health) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(health?.status).toBe(200);
+      expect(await health!.json()).toEqual({ status: 'ok', store: { type: 'sql', ok: true } });
+      const login = await fetch(`http://127.0.0.1:${port}/login/`);
+      expect(await login.text()).toContain('<h3>欢迎:</h3>');
+      expect(existsSync(join(cwd, 'var', 'sessions.sqlite'))).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    // Nest closes the app (and the store) on SIGTERM, then re-raises the signal.
+    const { code, signal } = await exited;
+    expect(code === 0 || signal === 'SIGTERM').toBe(true);
+    expect(stderr).toBe('');
+  });
+});

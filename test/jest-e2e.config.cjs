@@ -1,11 +1,13 @@
 /** End-to-end tests against real stores; run in band so servers and ports are not contended. */
+const { extensionsToTreatAsEsm, transform, moduleNameMapper, moduleFileExtensions } = require('../jest.config.cjs');
+
 module.exports = {
   rootDir: '..',
   testEnvironment: 'node',
   testRegex: 'test/.*\\.e2e-spec\\.ts$',
-  moduleFileExtensions: ['js', 'json', 'ts'],
-  extensionsToTreatAsEsm: ['.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleFileExtensions,
+  extensionsToTreatAsEsm,
+  transform,
+  moduleNameMapper,
   testTimeout: 30000,
 };

@@ -36,6 +36,45 @@ function runUntilExit(env: Record<string, string>, timeoutMs = 10_000): Promise<
   });
 }
 
+interface Running {
+  port: number;
+  cwd: string;
+  stderr: () => string;
+  /** The first answer of GET /health once the server listens. */
+  health: Response;
+  stop(): Promise<{ code: number | null; signal: string | null }>;
+}
+
+/** Starts the real process on a free port and waits until it answers /health. */
+async function startServer(env: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  const cwd = mkdtempSync(join(tmpdir(), 'startup-'));
+  const child = spawn(process.execPath, [MAIN], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((done) =>
+    child.on('exit', (code, signal) => done({ code, signal })),
+  );
+  const stop = () => {
+    child.kill('SIGTERM');
+    return exited;
+  };
+  let health: Response | undefined;
+  for (let i = 0; i < 100 && !health; i++) {
+    health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+    if (!health) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!health) {
+    await stop();
+    throw new Error(`server did not answer on port ${port}; stderr: ${stderr}`);
+  }
+  return { port, cwd, stderr: () => stderr, health, stop };
+}
+
 describe('starting the app', () => {
   it('has been built', () => {
     expect(existsSync(MAIN)).toBe(true);
@@ -69,35 +108,31 @@ describe('starting the app', () => {
   });
 
   it('serves the demo on the SQLite default with no setting at all, and stops cleanly', async () => {
-    const port = await freePort();
-    const cwd = mkdtempSync(join(tmpdir(), 'startup-'));
-    const child = spawn(process.execPath, [MAIN], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<{ code: number | null; signal: string | null }>((done) =>
-      child.on('exit', (code, signal) => done({ code, signal })),
-    );
+    const server = await startServer({});
     try {
-      let health: Response | undefined;
-      for (let i = 0; i < 100 && !health; i++) {
-        health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-        if (!health) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(health?.status).toBe(200);
-      expect(await health!.json()).toEqual({ status: 'ok', store: { type: 'sql', ok: true } });
-      const login = await fetch(`http://127.0.0.1:${port}/login/`);
+      expect(server.health.status).toBe(200);
+      expect(await server.health.json()).toEqual({ status: 'ok', store: { type: 'sql', ok: true } });
+      const login = await fetch(`http://127.0.0.1:${server.port}/login/`);
       expect(await login.text()).toContain('<h3>欢迎:</h3>');
-      expect(existsSync(join(cwd, 'var', 'sessions.sqlite'))).toBe(true);
+      expect(existsSync(join(server.cwd, 'var', 'sessions.sqlite'))).toBe(true);
     } finally {
-      child.kill('SIGTERM');
+      // Nest closes the app (and the store) on SIGTERM, then re-raises the signal.
+      const { code, signal } = await server.stop();
+      expect(code === 0 || signal === 'SIGTERM').toBe(true);
     }
-    // Nest closes the app (and the store) on SIGTERM, then re-raises the signal.
-    const { code, signal } = await exited;
-    expect(code === 0 || signal === 'SIGTERM').toBe(true);
-    expect(stderr).toBe('');
+    expect(server.stderr()).toBe('');
+  });
+
+  it('starts while Redis is unreachable, and reports it on /health instead of hanging', async () => {
+    const deadPort = await freePort();
+    const started = Date.now();
+    const server = await startServer({ SESSION_TYPE: 'redis', REDIS_URL: `redis://127.0.0.1:${deadPort}` });
+    try {
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(server.health.status).toBe(503);
+      expect(await server.health.json()).toEqual({ status: 'error', store: { type: 'redis', ok: false } });
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -66,7 +66,8 @@ export class LruSessionStore extends Store {
   }
 
   clear(cb?: Callback): void {
-    for (const key of [...this.cache.keys()]) {
+    // Copied first: deleting while iterating the cache would skip entries.
+    for (const key of Array.from(this.cache.keys())) {
       if (key.startsWith(this.prefix)) this.cache.delete(key);
     }
     cb?.();

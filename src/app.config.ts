@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import {
   InvalidConfigError,
   sessionOptionsFromEnv,
@@ -31,6 +32,7 @@ export function appConfigFromEnv(env: Env): AppConfig {
   if (!/^\d+$/.test(rawPort) || port > 65535) {
     problems.push(`PORT: must be an integer from 0 to 65535, got "${rawPort}"`);
   }
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
   let session: SessionModuleOptions | undefined;
   let warnings: string[] = [];
   try {
@@ -42,8 +44,8 @@ export function appConfigFromEnv(env: Env): AppConfig {
   if (problems.length > 0 || !session) {
     throw new InvalidConfigError(problems, 'Invalid configuration');
   }
-  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
-  if (session.cookie?.secure && trustProxy === false) {
+  // Express treats a hop count of 0 like false: no proxy is trusted.
+  if (session.cookie?.secure && (trustProxy === false || trustProxy === 0)) {
     warnings.push(
       'Session cookies are Secure but TRUST_PROXY is unset: behind a TLS-terminating proxy, set TRUST_PROXY or browsers get no session cookie',
     );
@@ -57,10 +59,39 @@ export function appConfigFromEnv(env: Env): AppConfig {
   };
 }
 
-function parseTrustProxy(raw: string | undefined): boolean | number | string {
+/** Express's named address ranges for `trust proxy`. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `true`/`false`, a hop count, or a comma-separated list of addresses, CIDR ranges and
+ * Express's range names. Checked here, because Express would only throw at start-up.
+ */
+function parseTrustProxy(
+  raw: string | undefined,
+  problems: string[],
+): boolean | number | string {
   const value = raw?.trim() ?? '';
-  if (value === '' || value === 'false') return false;
-  if (value === 'true') return true;
+  const lower = value.toLowerCase();
+  if (value === '' || lower === 'false') return false;
+  if (lower === 'true') return true;
   if (/^\d+$/.test(value)) return Number(value);
-  return value;
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.filter(
+    (entry) => !PROXY_RANGES.includes(entry) && !isAddressOrRange(entry),
+  );
+  if (bad.length > 0) {
+    problems.push(
+      `TRUST_PROXY: must be true, false, a hop count, or addresses/CIDR ranges/${PROXY_RANGES.join('/')}, got "${bad.join(', ')}"`,
+    );
+    return false;
+  }
+  return entries.join(',');
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d+$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
 }

@@ -16,7 +16,10 @@ const publicDir = fileURLToPath(new URL('../public', import.meta.url));
  * Everything the app needs besides its modules: views, security headers, parsers, the error
  * pages. main.ts and every e2e test call it, so tests run the app as it is deployed.
  */
-export async function setupApp(app: NestExpressApplication, config: AppConfig): Promise<void> {
+export async function setupApp(
+  app: NestExpressApplication,
+  config: AppConfig,
+): Promise<void> {
   const secure = config.session.cookie?.secure ?? false;
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
@@ -24,7 +27,9 @@ export async function setupApp(app: NestExpressApplication, config: AppConfig): 
     helmet({
       // Over plain HTTP (development) these would send the browser to an https:// that is not there.
       hsts: secure,
-      contentSecurityPolicy: { directives: { upgradeInsecureRequests: secure ? [] : null } },
+      contentSecurityPolicy: {
+        directives: { upgradeInsecureRequests: secure ? [] : null },
+      },
     }),
   );
   app.use(cookieParser());
@@ -41,6 +46,8 @@ export async function setupApp(app: NestExpressApplication, config: AppConfig): 
 
 function registerPartials(dir: string): Promise<void> {
   return new Promise((resolve, reject) =>
-    hbs.registerPartials(dir, (err?: unknown) => (err ? reject(err as Error) : resolve())),
+    hbs.registerPartials(dir, (err?: unknown) =>
+      err ? reject(err as Error) : resolve(),
+    ),
   );
 }

@@ -20,13 +20,18 @@ async function bootstrap(): Promise<void> {
   }
   config.warnings.forEach((warning) => logger.warn(warning));
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config),
+    {
+      abortOnError: false,
+    },
+  );
   await setupApp(app, config);
   app.enableShutdownHooks();
   await app.listen(config.port);
-  logger.log(`Listening on port ${config.port} with the ${config.session.type} session store`);
+  logger.log(
+    `Listening on port ${config.port} with the ${config.session.type} session store`,
+  );
 }
 
 try {

@@ -19,13 +19,18 @@ describe('cookie demo', () => {
 
   describe('GET /setcookie/', () => {
     it('sets the guide cookie name=cocoococo for the whole site', async () => {
-      const res = await request(t.server).get('/setcookie/').expect(200).expect('Content-Type', /html/);
+      const res = await request(t.server)
+        .get('/setcookie/')
+        .expect(200)
+        .expect('Content-Type', /html/);
       expect(setCookies(res)).toEqual(['name=cocoococo; Path=/']);
       expect(res.text).toContain('cocoococo');
     });
 
     it('sets the cookie the query names, with Max-Age from max_age', async () => {
-      const res = await request(t.server).get('/setcookie/?key=flavour&value=oat%20%26%20raisin&max_age=60').expect(200);
+      const res = await request(t.server)
+        .get('/setcookie/?key=flavour&value=oat%20%26%20raisin&max_age=60')
+        .expect(200);
       const line = setCookie(res, 'flavour')!;
       expect(line).toMatch(/^flavour=oat%20%26%20raisin; /);
       expect(line).toMatch(/; Max-Age=60(;|$)/);
@@ -34,7 +39,9 @@ describe('cookie demo', () => {
     });
 
     it('makes a browser-session cookie without max_age', async () => {
-      const res = await request(t.server).get('/setcookie/?key=plain&value=1').expect(200);
+      const res = await request(t.server)
+        .get('/setcookie/?key=plain&value=1')
+        .expect(200);
       expect(setCookie(res, 'plain')).toBe('plain=1; Path=/');
     });
 
@@ -47,13 +54,19 @@ describe('cookie demo', () => {
       ['a __Host- cookie', '?key=__Host-x&value=x', /reserved/],
       ['a repeated key', '?key=a&key=b', /key/],
     ])('answers 400 with a reason for %s', async (_case, query, reason) => {
-      const res = await request(t.server).get(`/setcookie/${query}`).set('Accept', 'application/json').expect(400);
+      const res = await request(t.server)
+        .get(`/setcookie/${query}`)
+        .set('Accept', 'application/json')
+        .expect(400);
       expect(res.body.message).toMatch(reason);
       expect(setCookies(res)).toEqual([]);
     });
 
     it('shows a 400 as a page in the site layout to a browser', async () => {
-      const res = await request(t.server).get('/setcookie/?max_age=x').expect(400).expect('Content-Type', /html/);
+      const res = await request(t.server)
+        .get('/setcookie/?max_age=x')
+        .expect(400)
+        .expect('Content-Type', /html/);
       expect(res.text).toMatch(/<nav>/);
       expect(res.text).toContain('max_age');
     });
@@ -70,7 +83,10 @@ describe('cookie demo', () => {
     });
 
     it('shows the cookie that ?key= names', async () => {
-      const res = await request(t.server).get('/getcookie/?key=flavour').set('Cookie', 'name=x; flavour=oat').expect(200);
+      const res = await request(t.server)
+        .get('/getcookie/?key=flavour')
+        .set('Cookie', 'name=x; flavour=oat')
+        .expect(200);
       expect(res.text).toMatch(/<code class="cookie-value">oat<\/code>/);
     });
 
@@ -80,7 +96,10 @@ describe('cookie demo', () => {
     });
 
     it('never reads the session cookie out to the page', async () => {
-      await request(t.server).get('/getcookie/?key=session').set('Cookie', 'session=s%3Asecret').expect(400);
+      await request(t.server)
+        .get('/getcookie/?key=session')
+        .set('Cookie', 'session=s%3Asecret')
+        .expect(400);
     });
 
     it('round-trips a cookie through a browser-like agent', async () => {
@@ -109,9 +128,12 @@ describe('cookie demo', () => {
     });
   });
 
-  it.each(['/setcookie', '/getcookie', '/delcookie'])('serves %s without the trailing slash', async (path) => {
-    await request(t.server).get(path).expect(200);
-  });
+  it.each(['/setcookie', '/getcookie', '/delcookie'])(
+    'serves %s without the trailing slash',
+    async (path) => {
+      await request(t.server).get(path).expect(200);
+    },
+  );
 
   it('never writes a cookie demo request to the session store', async () => {
     const agent = request.agent(t.server);
@@ -119,7 +141,9 @@ describe('cookie demo', () => {
     await agent.get('/getcookie/').expect(200);
     await agent.get('/delcookie/').expect(200);
     const count = await new Promise<number>((resolve, reject) =>
-      t.store.store.length!((err, n) => (err ? reject(err as Error) : resolve(n ?? -1))),
+      t.store.store.length!((err, n) =>
+        err ? reject(err as Error) : resolve(n ?? -1),
+      ),
     );
     expect(count).toBe(0);
   });

@@ -2,9 +2,22 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  describe,
+  expect,
+  it,
+} from '@jest/globals';
 import request from 'supertest';
-import { csrfTokenFrom, greeting, logIn, sessionIdOf, setCookie } from './utils/session-http.js';
+import {
+  csrfTokenFrom,
+  greeting,
+  logIn,
+  sessionIdOf,
+  setCookie,
+} from './utils/session-http.js';
 import { SHARED_REDIS_URL, uniquePrefix } from './utils/store-cases.js';
 import { redisProbe } from './utils/store-probes.js';
 import { createTestApp, type TestApp } from './utils/test-app.js';
@@ -14,7 +27,12 @@ function signedWith(res: request.Response, secret: string): boolean {
   const line = setCookie(res, 'session')!;
   const value = decodeURIComponent(line.slice('session='.length).split(';')[0]);
   const [sid, signature] = value.slice(2).split('.');
-  return createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, '') === signature;
+  return (
+    createHmac('sha256', secret)
+      .update(sid)
+      .digest('base64')
+      .replace(/=+$/, '') === signature
+  );
 }
 
 describe('safety defaults', () => {
@@ -33,20 +51,33 @@ describe('safety defaults', () => {
     const res = await request(t.server).get('/login/').expect(200);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
-    expect(res.headers['content-security-policy']).toMatch(/default-src 'self'/);
-    expect(res.headers['content-security-policy']).not.toMatch(/upgrade-insecure-requests/);
+    expect(res.headers['content-security-policy']).toMatch(
+      /default-src 'self'/,
+    );
+    expect(res.headers['content-security-policy']).not.toMatch(
+      /upgrade-insecure-requests/,
+    );
     expect(res.headers['strict-transport-security']).toBeUndefined();
     expect(res.headers['x-powered-by']).toBeUndefined();
   });
 
   it('in production behind a TLS proxy, marks the session and CSRF cookies Secure', async () => {
-    const t = await start({ SESSION_TYPE: 'memory', NODE_ENV: 'production', TRUST_PROXY: '1' });
+    const t = await start({
+      SESSION_TYPE: 'memory',
+      NODE_ENV: 'production',
+      TRUST_PROXY: '1',
+    });
     // Sent by hand: supertest's cookie jar, like a browser, keeps Secure cookies off plain HTTP.
-    const page = await request(t.server).get('/login/').set('X-Forwarded-Proto', 'https').expect(200);
+    const page = await request(t.server)
+      .get('/login/')
+      .set('X-Forwarded-Proto', 'https')
+      .expect(200);
     const csrfCookie = setCookie(page, '__Host-csrf')!;
     expect(csrfCookie).toMatch(/; Secure/);
     expect(page.headers['strict-transport-security']).toMatch(/max-age=/);
-    expect(page.headers['content-security-policy']).toMatch(/upgrade-insecure-requests/);
+    expect(page.headers['content-security-policy']).toMatch(
+      /upgrade-insecure-requests/,
+    );
     const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
     const res = await request(t.server)
       .post('/login/')
@@ -63,7 +94,10 @@ describe('safety defaults', () => {
 
   it('in production without a trusted proxy, never sends the Secure session cookie over plain HTTP', async () => {
     const t = await start({ SESSION_TYPE: 'memory', NODE_ENV: 'production' });
-    const page = await request(t.server).get('/login/').set('X-Forwarded-Proto', 'https').expect(200);
+    const page = await request(t.server)
+      .get('/login/')
+      .set('X-Forwarded-Proto', 'https')
+      .expect(200);
     const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
     const res = await request(t.server)
       .post('/login/')
@@ -76,7 +110,11 @@ describe('safety defaults', () => {
   });
 
   it('takes the cookie name and SameSite from the environment', async () => {
-    const t = await start({ SESSION_TYPE: 'memory', SESSION_COOKIE_NAME: 'sid', SESSION_COOKIE_SAMESITE: 'Strict' });
+    const t = await start({
+      SESSION_TYPE: 'memory',
+      SESSION_COOKIE_NAME: 'sid',
+      SESSION_COOKIE_SAMESITE: 'Strict',
+    });
     const res = await logIn(request.agent(t.server), 'alice');
     expect(setCookie(res, 'sid')).toMatch(/; SameSite=Strict/);
     expect(setCookie(res, 'session')).toBeUndefined();
@@ -87,15 +125,23 @@ describe('safety defaults', () => {
     const agent = request.agent(t.server);
     await logIn(agent, 'alice');
     const res = await agent.get('/login/').expect(200);
-    const expires = new Date(/Expires=([^;]+)/.exec(setCookie(res, 'session')!)![1]).getTime();
+    const expires = new Date(
+      /Expires=([^;]+)/.exec(setCookie(res, 'session')!)![1],
+    ).getTime();
     expect(Math.abs(expires - (Date.now() + 3600 * 1000))).toBeLessThan(5000);
   });
 
   it('answers unknown routes 404 in the layout, or as JSON when asked', async () => {
     const t = await start({ SESSION_TYPE: 'memory' });
-    const html = await request(t.server).get('/nowhere').expect(404).expect('Content-Type', /html/);
+    const html = await request(t.server)
+      .get('/nowhere')
+      .expect(404)
+      .expect('Content-Type', /html/);
     expect(html.text).toMatch(/<nav>/);
-    const json = await request(t.server).get('/nowhere').set('Accept', 'application/json').expect(404);
+    const json = await request(t.server)
+      .get('/nowhere')
+      .set('Accept', 'application/json')
+      .expect(404);
     expect(json.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
   });
 
@@ -140,7 +186,11 @@ describe('SESSION_PERMANENT=false on Redis', () => {
 
 describe('secret rotation', () => {
   const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'rotation-')), 'sessions.sqlite')}`;
-  const env = (secret: string) => ({ SESSION_TYPE: 'sql', DATABASE_URL: databaseUrl, SESSION_SECRET: secret });
+  const env = (secret: string) => ({
+    SESSION_TYPE: 'sql',
+    DATABASE_URL: databaseUrl,
+    SESSION_SECRET: secret,
+  });
   let cookie: string;
 
   it('signs with the first secret', async () => {
@@ -153,7 +203,10 @@ describe('secret rotation', () => {
 
   it('keeps sessions signed with a later secret in the list, and signs new ones with the first', async () => {
     const t = await createTestApp(env('new,old'));
-    const page = await request(t.server).get('/login/').set('Cookie', cookie).expect(200);
+    const page = await request(t.server)
+      .get('/login/')
+      .set('Cookie', cookie)
+      .expect(200);
     expect(greeting(page.text)).toBe('alice');
     expect(signedWith(page, 'new')).toBe(true);
     await t.close();
@@ -161,14 +214,25 @@ describe('secret rotation', () => {
 
   it('drops sessions whose secret was removed', async () => {
     const t = await createTestApp(env('new'));
-    const page = await request(t.server).get('/login/').set('Cookie', cookie).expect(200);
+    const page = await request(t.server)
+      .get('/login/')
+      .set('Cookie', cookie)
+      .expect(200);
     expect(greeting(page.text)).toBe('');
     await t.close();
   });
 
-  it('accepts SECRET_KEY, the guide\'s name, as the secret', async () => {
-    const t = await createTestApp({ SESSION_TYPE: 'sql', DATABASE_URL: databaseUrl, SESSION_SECRET: '', SECRET_KEY: 'old' });
-    const page = await request(t.server).get('/login/').set('Cookie', cookie).expect(200);
+  it("accepts SECRET_KEY, the guide's name, as the secret", async () => {
+    const t = await createTestApp({
+      SESSION_TYPE: 'sql',
+      DATABASE_URL: databaseUrl,
+      SESSION_SECRET: '',
+      SECRET_KEY: 'old',
+    });
+    const page = await request(t.server)
+      .get('/login/')
+      .set('Cookie', cookie)
+      .expect(200);
     expect(greeting(page.text)).toBe('alice');
     const token = await csrfTokenFrom(request.agent(t.server));
     expect(token).toBeTruthy();

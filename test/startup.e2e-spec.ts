@@ -15,7 +15,10 @@ interface Exit {
 }
 
 /** Starts the real process with `env` (on top of PATH only) and waits for it to exit. */
-function runUntilExit(env: Record<string, string>, timeoutMs = 10_000): Promise<Exit> {
+function runUntilExit(
+  env: Record<string, string>,
+  timeoutMs = 10_000,
+): Promise<Exit> {
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [MAIN], {
@@ -27,7 +30,11 @@ function runUntilExit(env: Record<string, string>, timeoutMs = 10_000): Promise<
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`process still running after ${timeoutMs} ms; stderr: ${stderr}`));
+      reject(
+        new Error(
+          `process still running after ${timeoutMs} ms; stderr: ${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -56,8 +63,8 @@ async function startServer(env: Record<string, string>): Promise<Running> {
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((done) =>
-    child.on('exit', (code, signal) => done({ code, signal })),
+  const exited = new Promise<{ code: number | null; signal: string | null }>(
+    (done) => child.on('exit', (code, signal) => done({ code, signal })),
   );
   const stop = () => {
     child.kill('SIGTERM');
@@ -65,7 +72,9 @@ async function startServer(env: Record<string, string>): Promise<Running> {
   };
   let health: Response | undefined;
   for (let i = 0; i < 100 && !health; i++) {
-    health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+    health = await fetch(`http://127.0.0.1:${port}/health`).catch(
+      () => undefined,
+    );
     if (!health) await new Promise((r) => setTimeout(r, 100));
   }
   if (!health) {
@@ -82,25 +91,68 @@ describe('starting the app', () => {
 
   it.each([
     ['an unknown SESSION_TYPE', { SESSION_TYPE: 'cassandra' }, 'SESSION_TYPE'],
-    ['a store type not built yet', { SESSION_TYPE: 'memcached' }, 'SESSION_TYPE'],
-    ['a malformed REDIS_URL', { SESSION_TYPE: 'redis', REDIS_URL: 'not a url' }, 'REDIS_URL'],
-    ['a malformed DATABASE_URL', { DATABASE_URL: 'postgres//nohost' }, 'DATABASE_URL'],
-    ['a negative SESSION_LIFETIME', { SESSION_LIFETIME: '-5' }, 'SESSION_LIFETIME'],
-    ['a non-numeric SESSION_LIFETIME', { SESSION_LIFETIME: 'abc' }, 'SESSION_LIFETIME'],
-    ['a bad SESSION_STORE_TIMEOUT_MS', { SESSION_STORE_TIMEOUT_MS: '0' }, 'SESSION_STORE_TIMEOUT_MS'],
-    ['a bad SESSION_PERMANENT', { SESSION_PERMANENT: 'sometimes' }, 'SESSION_PERMANENT'],
+    [
+      'a store type not built yet',
+      { SESSION_TYPE: 'memcached' },
+      'SESSION_TYPE',
+    ],
+    [
+      'a malformed REDIS_URL',
+      { SESSION_TYPE: 'redis', REDIS_URL: 'not a url' },
+      'REDIS_URL',
+    ],
+    [
+      'a malformed DATABASE_URL',
+      { DATABASE_URL: 'postgres//nohost' },
+      'DATABASE_URL',
+    ],
+    [
+      'a negative SESSION_LIFETIME',
+      { SESSION_LIFETIME: '-5' },
+      'SESSION_LIFETIME',
+    ],
+    [
+      'a non-numeric SESSION_LIFETIME',
+      { SESSION_LIFETIME: 'abc' },
+      'SESSION_LIFETIME',
+    ],
+    [
+      'a bad SESSION_STORE_TIMEOUT_MS',
+      { SESSION_STORE_TIMEOUT_MS: '0' },
+      'SESSION_STORE_TIMEOUT_MS',
+    ],
+    [
+      'a bad SESSION_PERMANENT',
+      { SESSION_PERMANENT: 'sometimes' },
+      'SESSION_PERMANENT',
+    ],
     ['a bad PORT', { PORT: 'eighty' }, 'PORT'],
-    ['production without a secret', { NODE_ENV: 'production' }, 'SESSION_SECRET'],
-  ])('exits non-zero within seconds on %s, naming the variable', async (_case, env, variable) => {
-    const exit = await runUntilExit({ SESSION_SECRET: 'x', ...env, ...(variable === 'SESSION_SECRET' ? { SESSION_SECRET: '' } : {}) });
-    expect(exit.code).not.toBe(0);
-    expect(exit.ms).toBeLessThan(5000);
-    expect(exit.stderr).toMatch(new RegExp(`^${variable}: .+$`, 'm'));
-    expect(exit.stderr).not.toMatch(/\n\s+at /);
-  });
+    [
+      'production without a secret',
+      { NODE_ENV: 'production' },
+      'SESSION_SECRET',
+    ],
+  ])(
+    'exits non-zero within seconds on %s, naming the variable',
+    async (_case, env, variable) => {
+      const exit = await runUntilExit({
+        SESSION_SECRET: 'x',
+        ...env,
+        ...(variable === 'SESSION_SECRET' ? { SESSION_SECRET: '' } : {}),
+      });
+      expect(exit.code).not.toBe(0);
+      expect(exit.ms).toBeLessThan(5000);
+      expect(exit.stderr).toMatch(new RegExp(`^${variable}: .+$`, 'm'));
+      expect(exit.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
 
   it('lists every bad variable at once', async () => {
-    const exit = await runUntilExit({ SESSION_TYPE: 'nope', SESSION_LIFETIME: 'x', PORT: '-1' });
+    const exit = await runUntilExit({
+      SESSION_TYPE: 'nope',
+      SESSION_LIFETIME: 'x',
+      PORT: '-1',
+    });
     expect(exit.code).not.toBe(0);
     for (const variable of ['SESSION_TYPE', 'SESSION_LIFETIME', 'PORT']) {
       expect(exit.stderr).toMatch(new RegExp(`^${variable}: `, 'm'));
@@ -111,7 +163,10 @@ describe('starting the app', () => {
     const server = await startServer({});
     try {
       expect(server.health.status).toBe(200);
-      expect(await server.health.json()).toEqual({ status: 'ok', store: { type: 'sql', ok: true } });
+      expect(await server.health.json()).toEqual({
+        status: 'ok',
+        store: { type: 'sql', ok: true },
+      });
       const login = await fetch(`http://127.0.0.1:${server.port}/login/`);
       expect(await login.text()).toContain('<h3>欢迎:</h3>');
       expect(existsSync(join(server.cwd, 'var', 'sessions.sqlite'))).toBe(true);
@@ -126,11 +181,17 @@ describe('starting the app', () => {
   it('starts while Redis is unreachable, and reports it on /health instead of hanging', async () => {
     const deadPort = await freePort();
     const started = Date.now();
-    const server = await startServer({ SESSION_TYPE: 'redis', REDIS_URL: `redis://127.0.0.1:${deadPort}` });
+    const server = await startServer({
+      SESSION_TYPE: 'redis',
+      REDIS_URL: `redis://127.0.0.1:${deadPort}`,
+    });
     try {
       expect(Date.now() - started).toBeLessThan(8000);
       expect(server.health.status).toBe(503);
-      expect(await server.health.json()).toEqual({ status: 'error', store: { type: 'redis', ok: false } });
+      expect(await server.health.json()).toEqual({
+        status: 'error',
+        store: { type: 'redis', ok: false },
+      });
     } finally {
       await server.stop();
     }

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { RedisServerProcess } from './utils/redis-server.js';
-import { csrfTokenFrom, greeting, logIn, sessionIdOf } from './utils/session-http.js';
+import {
+  csrfTokenFrom,
+  greeting,
+  logIn,
+  sessionIdOf,
+} from './utils/session-http.js';
 import { createTestApp, type TestApp } from './utils/test-app.js';
 
 const TIMEOUT_MS = 500;
@@ -11,7 +16,10 @@ const DEADLINE_MS = TIMEOUT_MS + 500;
 const PREFIX = 'outage:';
 
 /** Repeats `check` until it passes or `withinMs` runs out, then fails with its last error. */
-async function eventually(check: () => Promise<void>, withinMs = 10_000): Promise<void> {
+async function eventually(
+  check: () => Promise<void>,
+  withinMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     try {
@@ -23,7 +31,9 @@ async function eventually(check: () => Promise<void>, withinMs = 10_000): Promis
   }
 }
 
-async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
+async function timed<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; ms: number }> {
   const start = Date.now();
   const result = await work();
   return { result, ms: Date.now() - start };
@@ -56,7 +66,11 @@ describe('Redis store outage', () => {
       SESSION_KEY_PREFIX: PREFIX,
       SESSION_STORE_TIMEOUT_MS: String(TIMEOUT_MS),
     });
-    inspector = new Redis(redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    inspector = new Redis(redis.url, {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+    });
     agent = request.agent(t.server);
     sid = sessionIdOf(await logIn(agent, 'alice'))!;
   });
@@ -89,19 +103,29 @@ describe('Redis store outage', () => {
     });
 
     it('answers JSON to a client that asks for JSON', async () => {
-      const res = await agent.get('/login/').set('Accept', 'application/json').expect(503);
+      const res = await agent
+        .get('/login/')
+        .set('Accept', 'application/json')
+        .expect(503);
       expect(res.body).toMatchObject({ statusCode: 503 });
     });
 
     it('reports the store down on /health in time', async () => {
-      const { result, ms } = await timed(() => request(t.server).get('/health'));
+      const { result, ms } = await timed(() =>
+        request(t.server).get('/health'),
+      );
       expect(result.status).toBe(503);
-      expect(result.body).toEqual({ status: 'error', store: { type: 'redis', ok: false } });
+      expect(result.body).toEqual({
+        status: 'error',
+        store: { type: 'redis', ok: false },
+      });
       expect(ms).toBeLessThan(DEADLINE_MS);
     });
 
     it('still serves anonymous pages, which never touch the store', async () => {
-      const { result, ms } = await timed(() => request(t.server).get('/login/'));
+      const { result, ms } = await timed(() =>
+        request(t.server).get('/login/'),
+      );
       expect(result.status).toBe(200);
       expect(ms).toBeLessThan(TIMEOUT_MS);
     });
@@ -110,7 +134,10 @@ describe('Redis store outage', () => {
       const stranger = request.agent(t.server);
       const token = await csrfTokenFrom(stranger);
       const { result, ms } = await timed(() =>
-        stranger.post('/login/').type('form').send({ username: 'mallory', _csrf: token }),
+        stranger
+          .post('/login/')
+          .type('form')
+          .send({ username: 'mallory', _csrf: token }),
       );
       expect(result.status).toBe(503);
       expect(sessionIdOf(result)).toBeUndefined();
@@ -139,13 +166,18 @@ describe('Redis store outage', () => {
     });
 
     it('answers a logout 503 and leaves the session in place', async () => {
-      const res = await agent.post('/logout/').type('form').send({ _csrf: logoutToken });
+      const res = await agent
+        .post('/logout/')
+        .type('form')
+        .send({ _csrf: logoutToken });
       expect(res.status).toBe(503);
       expect(res.headers['set-cookie']).toBeUndefined();
     });
 
     it('reports the store down on /health in time', async () => {
-      const { result, ms } = await timed(() => request(t.server).get('/health'));
+      const { result, ms } = await timed(() =>
+        request(t.server).get('/health'),
+      );
       expect(result.status).toBe(503);
       expect(ms).toBeLessThan(DEADLINE_MS);
     });
@@ -159,7 +191,9 @@ describe('Redis store outage', () => {
     });
     await request(t.server).get('/health').expect(200);
     await inspector.connect();
-    const stored = JSON.parse((await inspector.get(PREFIX + sid))!) as { username: string };
+    const stored = JSON.parse((await inspector.get(PREFIX + sid))!) as {
+      username: string;
+    };
     expect(stored.username).toBe('alice');
   });
 });

@@ -1,9 +1,21 @@
-import { Controller, Get, Inject, Post, Render, Req, Res, UseGuards } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  Post,
+  Render,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { FormContentTypeGuard } from '../common/form-content-type.guard.js';
 import { CsrfGuard } from '../csrf/csrf.guard.js';
 import { CsrfService } from '../csrf/csrf.service.js';
-import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../session/index.js';
+import {
+  RESOLVED_SESSION_OPTIONS,
+  type ResolvedSessionOptions,
+} from '../session/index.js';
 import { AuthService } from './auth.service.js';
 import { MAX_USERNAME_LENGTH, parseLoginForm } from './login.form.js';
 
@@ -15,7 +27,8 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly csrf: CsrfService,
-    @Inject(RESOLVED_SESSION_OPTIONS) private readonly session: ResolvedSessionOptions,
+    @Inject(RESOLVED_SESSION_OPTIONS)
+    private readonly session: ResolvedSessionOptions,
   ) {}
 
   @Get('login')
@@ -29,7 +42,9 @@ export class AuthController {
   async logIn(@Req() req: Request, @Res() res: Response): Promise<void> {
     const form = parseLoginForm(req.body);
     if ('error' in form) {
-      res.status(400).render('auth/login', { ...this.page(req, res), error: form.error });
+      res
+        .status(400)
+        .render('auth/login', { ...this.page(req, res), error: form.error });
       return;
     }
     await this.auth.logIn(req, form.username);

@@ -9,17 +9,28 @@ export function wantsJson(req: Request): boolean {
  * Answers an error in the site's layout, or as JSON for clients that ask for JSON.
  * The status page is the same for every error so nothing internal leaks into it.
  */
-export function sendError(req: Request, res: Response, status: number, message: string): void {
+export function sendError(
+  req: Request,
+  res: Response,
+  status: number,
+  message: string,
+): void {
   const error = statusText(status);
   if (wantsJson(req)) {
     res.status(status).json({ statusCode: status, error, message });
     return;
   }
-  res.status(status).render('error', { status, error, message, title: `${status} ${error}` }, (err, html) => {
-    // A broken template must not turn one error into a hung response.
-    if (err) res.type('text/plain').send(`${status} ${error}: ${message}`);
-    else res.send(html);
-  });
+  res
+    .status(status)
+    .render(
+      'error',
+      { status, error, message, title: `${status} ${error}` },
+      (err, html) => {
+        // A broken template must not turn one error into a hung response.
+        if (err) res.type('text/plain').send(`${status} ${error}: ${message}`);
+        else res.send(html);
+      },
+    );
 }
 
 const STATUS_TEXT: Record<number, string> = {

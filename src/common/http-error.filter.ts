@@ -20,16 +20,25 @@ export class HttpErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    const status = exception instanceof HttpException ? exception.getStatus() : 500;
+    const status =
+      exception instanceof HttpException ? exception.getStatus() : 500;
     // HttpExceptions were raised on purpose (a 503 from the store guard is logged there);
     // anything else is a bug worth its stack trace.
     if (!(exception instanceof HttpException)) {
-      const detail = exception instanceof Error ? (exception.stack ?? exception.message) : String(exception);
-      this.logger.error(`${req.method} ${req.originalUrl} -> ${status}: ${detail}`);
+      const detail =
+        exception instanceof Error
+          ? (exception.stack ?? exception.message)
+          : String(exception);
+      this.logger.error(
+        `${req.method} ${req.originalUrl} -> ${status}: ${detail}`,
+      );
     }
     // express-session may report a failed end-of-request save after the answer has gone out.
     if (res.headersSent) return;
-    const message = exception instanceof HttpException ? messageOf(exception) : 'Something went wrong on our side.';
+    const message =
+      exception instanceof HttpException
+        ? messageOf(exception)
+        : 'Something went wrong on our side.';
     sendError(req, res, status, message);
   }
 }

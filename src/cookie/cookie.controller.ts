@@ -1,8 +1,24 @@
-import { Controller, Get, Inject, Query, Render, Req, Res } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  Query,
+  Render,
+  Req,
+  Res,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { CsrfService } from '../csrf/csrf.service.js';
-import { RESOLVED_SESSION_OPTIONS, type ResolvedSessionOptions } from '../session/index.js';
-import { cookieKey, cookieMaxAge, cookieValue, type CookieQuery } from './cookie.query.js';
+import {
+  RESOLVED_SESSION_OPTIONS,
+  type ResolvedSessionOptions,
+} from '../session/index.js';
+import {
+  cookieKey,
+  cookieMaxAge,
+  cookieValue,
+  type CookieQuery,
+} from './cookie.query.js';
 
 /**
  * The guide's cookie demo: set, read and delete a plain cookie through the response.
@@ -25,7 +41,11 @@ export class CookieController {
     const key = cookieKey(query, this.reserved);
     const value = cookieValue(query);
     const maxAge = cookieMaxAge(query);
-    res.cookie(key, value, maxAge === undefined ? {} : { maxAge: maxAge * 1000 });
+    res.cookie(
+      key,
+      value,
+      maxAge === undefined ? {} : { maxAge: maxAge * 1000 },
+    );
     return { title: 'Set cookie', action: 'set', key, value, maxAge };
   }
 
@@ -34,12 +54,21 @@ export class CookieController {
   get(@Query() query: CookieQuery, @Req() req: Request) {
     const key = cookieKey(query, this.reserved);
     const value = (req.cookies as Record<string, string | undefined>)[key];
-    return { title: 'Get cookie', action: 'get', key, value, found: value !== undefined };
+    return {
+      title: 'Get cookie',
+      action: 'get',
+      key,
+      value,
+      found: value !== undefined,
+    };
   }
 
   @Get('delcookie')
   @Render('cookie/index')
-  delete(@Query() query: CookieQuery, @Res({ passthrough: true }) res: Response) {
+  delete(
+    @Query() query: CookieQuery,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const key = cookieKey(query, this.reserved);
     res.clearCookie(key);
     return { title: 'Delete cookie', action: 'delete', key };

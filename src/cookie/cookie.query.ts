@@ -22,8 +22,14 @@ export function cookieKey(query: CookieQuery, reserved: string[]): string {
   if (!COOKIE_NAME_PATTERN.test(key)) {
     throw new BadRequestException(`key: not a valid cookie name: "${key}"`);
   }
-  if (reserved.includes(key) || key.startsWith('__Host-') || key.startsWith('__Secure-')) {
-    throw new BadRequestException(`key: "${key}" is reserved for the application`);
+  if (
+    reserved.includes(key) ||
+    key.startsWith('__Host-') ||
+    key.startsWith('__Secure-')
+  ) {
+    throw new BadRequestException(
+      `key: "${key}" is reserved for the application`,
+    );
   }
   return key;
 }
@@ -31,7 +37,9 @@ export function cookieKey(query: CookieQuery, reserved: string[]): string {
 export function cookieValue(query: CookieQuery): string {
   const value = single(query.value, 'value') ?? DEFAULT_COOKIE_VALUE;
   if (value.length > MAX_COOKIE_VALUE_LENGTH) {
-    throw new BadRequestException(`value: at most ${MAX_COOKIE_VALUE_LENGTH} characters`);
+    throw new BadRequestException(
+      `value: at most ${MAX_COOKIE_VALUE_LENGTH} characters`,
+    );
   }
   return value;
 }
@@ -41,13 +49,16 @@ export function cookieMaxAge(query: CookieQuery): number | undefined {
   const raw = single(query.max_age, 'max_age');
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d{1,10}$/.test(raw)) {
-    throw new BadRequestException(`max_age: must be a whole number of seconds, got "${raw}"`);
+    throw new BadRequestException(
+      `max_age: must be a whole number of seconds, got "${raw}"`,
+    );
   }
   return Number(raw);
 }
 
 function single(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new BadRequestException(`${name}: give it once`);
+  if (typeof value !== 'string')
+    throw new BadRequestException(`${name}: give it once`);
   return value;
 }

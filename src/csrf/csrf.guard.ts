@@ -1,4 +1,9 @@
-import { ForbiddenException, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  ForbiddenException,
+  Injectable,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import { CsrfService } from './csrf.service.js';
 
@@ -9,7 +14,9 @@ export class CsrfGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.csrf.isValid(context.switchToHttp().getRequest<Request>())) {
-      throw new ForbiddenException('Missing or invalid CSRF token: reload the page and try again.');
+      throw new ForbiddenException(
+        'Missing or invalid CSRF token: reload the page and try again.',
+      );
     }
     return true;
   }

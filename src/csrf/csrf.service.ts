@@ -21,18 +21,32 @@ export class CsrfService {
   readonly cookieName: string;
   private readonly csrf: DoubleCsrfUtilities;
 
-  constructor(@Inject(RESOLVED_SESSION_OPTIONS) private readonly session: ResolvedSessionOptions) {
+  constructor(
+    @Inject(RESOLVED_SESSION_OPTIONS)
+    private readonly session: ResolvedSessionOptions,
+  ) {
     this.cookieName = session.cookie.secure ? '__Host-csrf' : 'csrf';
     // A key of its own, so CSRF HMACs never share a key with session-id signatures.
-    const secrets = session.secret.map((s) => createHmac('sha256', s).update('csrf-token').digest('hex'));
+    const secrets = session.secret.map((s) =>
+      createHmac('sha256', s).update('csrf-token').digest('hex'),
+    );
     this.csrf = doubleCsrf({
       getSecret: () => secrets,
       getSessionIdentifier: (req) => this.clientIdentity(req),
       cookieName: this.cookieName,
-      cookieOptions: { secure: session.cookie.secure, sameSite: 'lax', httpOnly: true, path: '/' },
+      cookieOptions: {
+        secure: session.cookie.secure,
+        sameSite: 'lax',
+        httpOnly: true,
+        path: '/',
+      },
       getCsrfTokenFromRequest: (req) => {
-        const fromBody = (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
-        return typeof fromBody === 'string' ? fromBody : req.headers['x-csrf-token'];
+        const fromBody = (req.body as Record<string, unknown> | undefined)?.[
+          CSRF_FIELD
+        ];
+        return typeof fromBody === 'string'
+          ? fromBody
+          : req.headers['x-csrf-token'];
       },
     });
   }
@@ -51,8 +65,13 @@ export class CsrfService {
    * id); otherwise empty, and the random half of the token cookie tells clients apart.
    */
   private clientIdentity(req: Request): string {
-    const cookie = (req.cookies as Record<string, string> | undefined)?.[this.session.cookie.name];
-    const loaded = typeof cookie === 'string' && req.sessionID !== undefined && cookie.startsWith(`s:${req.sessionID}.`);
+    const cookie = (req.cookies as Record<string, string> | undefined)?.[
+      this.session.cookie.name
+    ];
+    const loaded =
+      typeof cookie === 'string' &&
+      req.sessionID !== undefined &&
+      cookie.startsWith(`s:${req.sessionID}.`);
     return loaded ? req.sessionID : '';
   }
 }

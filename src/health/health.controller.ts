@@ -5,7 +5,9 @@ import { SESSION_STORE, type SessionStoreHandle } from '../session/index.js';
 /** Liveness of the session store, for load balancers and orchestrators. */
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(SESSION_STORE) private readonly handle: SessionStoreHandle) {}
+  constructor(
+    @Inject(SESSION_STORE) private readonly handle: SessionStoreHandle,
+  ) {}
 
   @Get()
   async check(@Res({ passthrough: true }) res: Response) {
@@ -15,6 +17,9 @@ export class HealthController {
     );
     res.status(ok ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
     res.setHeader('Cache-Control', 'no-store');
-    return { status: ok ? 'ok' : 'error', store: { type: this.handle.type, ok } };
+    return {
+      status: ok ? 'ok' : 'error',
+      store: { type: this.handle.type, ok },
+    };
   }
 }

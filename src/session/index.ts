@@ -1,5 +1,8 @@
 export { SessionModule } from './session.module.js';
-export { SESSION_STORE, RESOLVED_SESSION_OPTIONS } from './session.constants.js';
+export {
+  SESSION_STORE,
+  RESOLVED_SESSION_OPTIONS,
+} from './session.constants.js';
 export { SESSION_MODULE_OPTIONS } from './session.module-definition.js';
 export * from './session.options.js';
 export { sessionOptionsFromEnv, type Env } from './session.env.js';

@@ -18,5 +18,7 @@ export function isUrlWithScheme(value: unknown, schemes: string[]): boolean {
     return false;
   }
   if (!schemes.includes(parsed.protocol)) return false;
-  return parsed.protocol === 'sqlite:' || parsed.hostname !== '';
+  if (parsed.protocol === 'sqlite:')
+    return value.replace(/^sqlite:(\/\/)?/, '') !== '';
+  return parsed.hostname !== '';
 }

@@ -4,18 +4,21 @@ import { sessionOptionsFromEnv, type Env } from './session.env.js';
 
 /** Runs the mapper on `env`, which must fail, and returns the error it threw. */
 function configError(env: Env): InvalidConfigError {
+  let caught: unknown;
   try {
     sessionOptionsFromEnv(env);
   } catch (err) {
-    expect(err).toBeInstanceOf(InvalidConfigError);
-    return err as InvalidConfigError;
+    caught = err;
   }
-  throw new Error(`expected sessionOptionsFromEnv(${JSON.stringify(env)}) to throw`);
+  expect(caught).toBeInstanceOf(InvalidConfigError);
+  return caught as InvalidConfigError;
 }
 
 /** The one problem line about `variable`, which must exist. */
 function problemAbout(env: Env, variable: string): string {
-  const lines = configError(env).problems.filter((line) => line.startsWith(`${variable}: `));
+  const lines = configError(env).problems.filter((line) =>
+    line.startsWith(`${variable}: `),
+  );
   expect(lines).toHaveLength(1);
   return lines[0];
 }
@@ -48,6 +51,7 @@ describe('sessionOptionsFromEnv', () => {
         SESSION_TYPE: '',
         SESSION_LIFETIME: '   ',
         SESSION_COOKIE_NAME: '',
+        SESSION_KEY_PREFIX: '',
         DATABASE_URL: ' ',
       });
       expect(options).toMatchObject({
@@ -55,11 +59,15 @@ describe('sessionOptionsFromEnv', () => {
         url: 'sqlite:./var/sessions.sqlite',
         lifetime: 2_678_400,
         cookie: { name: 'session' },
+        prefix: 'session:',
       });
     });
 
     it('takes the key prefix from SESSION_KEY_PREFIX', () => {
-      expect(sessionOptionsFromEnv({ ...SECRET, SESSION_KEY_PREFIX: 'app1:' }).options.prefix).toBe('app1:');
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, SESSION_KEY_PREFIX: 'app1:' })
+          .options.prefix,
+      ).toBe('app1:');
     });
   });
 
@@ -70,62 +78,113 @@ describe('sessionOptionsFromEnv', () => {
       expect(first.options.secret).toHaveLength(1);
       expect(first.options.secret[0]).toMatch(/^[0-9a-f]{64}$/);
       expect(second.options.secret[0]).not.toBe(first.options.secret[0]);
-      expect(first.warnings).toEqual([expect.stringMatching(/SESSION_SECRET.*random secret/)]);
+      expect(first.warnings).toEqual([
+        expect.stringMatching(/SESSION_SECRET.*random secret/),
+      ]);
     });
 
     it('is required in production, and the error names SESSION_SECRET', () => {
       const error = configError({ NODE_ENV: 'production' });
-      expect(error.problems).toEqual([expect.stringMatching(/^SESSION_SECRET: required when NODE_ENV=production/)]);
-      expect(() => sessionOptionsFromEnv({ NODE_ENV: 'production', SESSION_SECRET: ' , ' })).toThrow(
-        /SESSION_SECRET: /,
-      );
+      expect(error.problems).toEqual([
+        expect.stringMatching(
+          /^SESSION_SECRET: required when NODE_ENV=production/,
+        ),
+      ]);
+      expect(() =>
+        sessionOptionsFromEnv({
+          NODE_ENV: 'production',
+          SESSION_SECRET: ' , ',
+        }),
+      ).toThrow(/SESSION_SECRET: /);
     });
 
     it('accepts SECRET_KEY as an alias, also in production', () => {
-      const { options, warnings } = sessionOptionsFromEnv({ NODE_ENV: 'production', SECRET_KEY: 'flask-key' });
+      const { options, warnings } = sessionOptionsFromEnv({
+        NODE_ENV: 'production',
+        SECRET_KEY: 'flask-key',
+      });
       expect(options.secret).toEqual(['flask-key']);
       expect(warnings).toEqual([]);
     });
 
     it('prefers SESSION_SECRET over SECRET_KEY', () => {
-      expect(sessionOptionsFromEnv({ SESSION_SECRET: 'a', SECRET_KEY: 'b' }).options.secret).toEqual(['a']);
+      expect(
+        sessionOptionsFromEnv({ SESSION_SECRET: 'a', SECRET_KEY: 'b' }).options
+          .secret,
+      ).toEqual(['a']);
     });
 
     it('splits a comma-separated list, trimming and dropping empty entries', () => {
-      const { options } = sessionOptionsFromEnv({ SESSION_SECRET: ' new , old,, older ' });
+      const { options } = sessionOptionsFromEnv({
+        SESSION_SECRET: ' new , old,, older ',
+      });
       expect(options.secret).toEqual(['new', 'old', 'older']);
     });
   });
 
   describe('SESSION_TYPE', () => {
-    it.each(['redis', 'sql', 'memory', 'REDIS', ' Memory '])('accepts %p', (raw) => {
-      const { options } = sessionOptionsFromEnv({ ...SECRET, SESSION_TYPE: raw });
-      expect(options.type).toBe(raw.trim().toLowerCase());
-    });
+    it.each(['redis', 'sql', 'memory', 'REDIS', ' Memory '])(
+      'accepts %p',
+      (raw) => {
+        const { options } = sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_TYPE: raw,
+        });
+        expect(options.type).toBe(raw.trim().toLowerCase());
+      },
+    );
 
     it('maps the Flask-Session name sqlalchemy to sql', () => {
-      const { options } = sessionOptionsFromEnv({ ...SECRET, SESSION_TYPE: 'sqlalchemy' });
-      expect(options).toMatchObject({ type: 'sql', url: 'sqlite:./var/sessions.sqlite' });
+      const { options } = sessionOptionsFromEnv({
+        ...SECRET,
+        SESSION_TYPE: 'sqlalchemy',
+      });
+      expect(options).toMatchObject({
+        type: 'sql',
+        url: 'sqlite:./var/sessions.sqlite',
+      });
     });
 
     it('maps cachelib to filesystem, which is not available yet', () => {
-      expect(problemAbout({ ...SECRET, SESSION_TYPE: 'cachelib' }, 'SESSION_TYPE')).toMatch(
-        /not available in this version yet/,
+      expect(
+        problemAbout({ ...SECRET, SESSION_TYPE: 'cachelib' }, 'SESSION_TYPE'),
+      ).toMatch(
+        /"cachelib" \(filesystem\) is not available in this version yet/,
       );
-      expect(problemAbout({ ...SECRET, SESSION_TYPE: 'filesystem' }, 'SESSION_TYPE')).toMatch(
-        /"filesystem" is not available/,
-      );
+      expect(
+        problemAbout({ ...SECRET, SESSION_TYPE: 'filesystem' }, 'SESSION_TYPE'),
+      ).toMatch(/"filesystem" is not available/);
     });
 
-    it.each(['memcached', 'mongodb'])('says %p is not available yet, listing what is', (raw) => {
-      expect(problemAbout({ ...SECRET, SESSION_TYPE: raw }, 'SESSION_TYPE')).toBe(
-        `SESSION_TYPE: "${raw}" is not available in this version yet (available: redis, sql, memory)`,
-      );
-    });
+    it.each(['memcached', 'mongodb'])(
+      'says %p is not available yet, listing what is',
+      (raw) => {
+        expect(
+          problemAbout({ ...SECRET, SESSION_TYPE: raw }, 'SESSION_TYPE'),
+        ).toBe(
+          `SESSION_TYPE: "${raw}" is not available in this version yet (available: redis, sql, memory)`,
+        );
+      },
+    );
 
     it('rejects an unknown type, naming it', () => {
-      const line = problemAbout({ ...SECRET, SESSION_TYPE: 'cassandra' }, 'SESSION_TYPE');
-      expect(line).toMatch(/^SESSION_TYPE: must be one of .*redis.*, got "cassandra"$/);
+      const line = problemAbout(
+        { ...SECRET, SESSION_TYPE: 'cassandra' },
+        'SESSION_TYPE',
+      );
+      expect(line).toMatch(
+        /^SESSION_TYPE: must be one of .*redis.*, got "cassandra"$/,
+      );
+    });
+
+    it('does not check connection settings of a type that does not exist', () => {
+      expect(() =>
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_TYPE: 'cassandra',
+          DATABASE_URL: 'garbage',
+        }),
+      ).toThrow(/^Invalid session configuration:\nSESSION_TYPE: [^\n]+$/);
     });
   });
 
@@ -140,52 +199,100 @@ describe('sessionOptionsFromEnv', () => {
       expect(options.storeTimeoutMs).toBe(250);
     });
 
-    it.each(['abc', '-5', '0', '1.5', '1e3', '99999999999999999999'])('rejects SESSION_LIFETIME=%p', (raw) => {
-      expect(problemAbout({ ...SECRET, SESSION_LIFETIME: raw }, 'SESSION_LIFETIME')).toBe(
-        `SESSION_LIFETIME: must be a positive integer, got "${raw}"`,
-      );
-    });
+    it.each(['abc', '-5', '0', '1.5', '1e3', '99999999999999999999'])(
+      'rejects SESSION_LIFETIME=%p',
+      (raw) => {
+        expect(
+          problemAbout(
+            { ...SECRET, SESSION_LIFETIME: raw },
+            'SESSION_LIFETIME',
+          ),
+        ).toBe(`SESSION_LIFETIME: must be a positive integer, got "${raw}"`);
+      },
+    );
 
-    it.each(['fast', '0', '-1', '2.5'])('rejects SESSION_STORE_TIMEOUT_MS=%p', (raw) => {
-      expect(() => sessionOptionsFromEnv({ ...SECRET, SESSION_STORE_TIMEOUT_MS: raw })).toThrow(
-        /SESSION_STORE_TIMEOUT_MS: must be a positive integer/,
-      );
-    });
+    it.each(['fast', '0', '-1', '2.5'])(
+      'rejects SESSION_STORE_TIMEOUT_MS=%p',
+      (raw) => {
+        expect(() =>
+          sessionOptionsFromEnv({ ...SECRET, SESSION_STORE_TIMEOUT_MS: raw }),
+        ).toThrow(/SESSION_STORE_TIMEOUT_MS: must be a positive integer/);
+      },
+    );
   });
 
   describe('store URLs', () => {
     it('uses the local Redis by default for SESSION_TYPE=redis', () => {
-      const { options } = sessionOptionsFromEnv({ ...SECRET, SESSION_TYPE: 'redis' });
-      expect(options).toMatchObject({ type: 'redis', url: 'redis://127.0.0.1:6379' });
+      const { options } = sessionOptionsFromEnv({
+        ...SECRET,
+        SESSION_TYPE: 'redis',
+      });
+      expect(options).toMatchObject({
+        type: 'redis',
+        url: 'redis://127.0.0.1:6379',
+      });
     });
 
-    it.each(['redis://cache:6380/2', 'rediss://user:pw@cache.example.com:6380'])('accepts REDIS_URL=%p', (url) => {
-      const { options } = sessionOptionsFromEnv({ ...SECRET, SESSION_TYPE: 'redis', REDIS_URL: url });
+    it.each([
+      'redis://cache:6380/2',
+      'rediss://user:pw@cache.example.com:6380',
+    ])('accepts REDIS_URL=%p', (url) => {
+      const { options } = sessionOptionsFromEnv({
+        ...SECRET,
+        SESSION_TYPE: 'redis',
+        REDIS_URL: url,
+      });
       expect(options).toMatchObject({ type: 'redis', url });
     });
 
-    it.each(['not a url', 'http://x', 'redis://', 'sqlite:./x.sqlite'])('rejects REDIS_URL=%p', (url) => {
-      expect(problemAbout({ ...SECRET, SESSION_TYPE: 'redis', REDIS_URL: url }, 'REDIS_URL')).toBe(
-        `REDIS_URL: must be a redis: or rediss: URL, got "${url}"`,
-      );
-    });
+    it.each(['not a url', 'http://x', 'redis://', 'sqlite:./x.sqlite'])(
+      'rejects REDIS_URL=%p',
+      (url) => {
+        expect(
+          problemAbout(
+            { ...SECRET, SESSION_TYPE: 'redis', REDIS_URL: url },
+            'REDIS_URL',
+          ),
+        ).toBe(`REDIS_URL: must be a redis: or rediss: URL, got "${url}"`);
+      },
+    );
 
     it('ignores REDIS_URL for another store type', () => {
-      expect(() => sessionOptionsFromEnv({ ...SECRET, SESSION_TYPE: 'memory', REDIS_URL: 'nope' })).not.toThrow();
+      expect(() =>
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_TYPE: 'memory',
+          REDIS_URL: 'nope',
+        }),
+      ).not.toThrow();
     });
 
-    it.each(['sqlite::memory:', 'sqlite:///tmp/s.sqlite'])('accepts DATABASE_URL=%p', (url) => {
-      expect(sessionOptionsFromEnv({ ...SECRET, DATABASE_URL: url }).options).toMatchObject({ type: 'sql', url });
-    });
+    it.each(['sqlite::memory:', 'sqlite:///tmp/s.sqlite'])(
+      'accepts DATABASE_URL=%p',
+      (url) => {
+        expect(
+          sessionOptionsFromEnv({ ...SECRET, DATABASE_URL: url }).options,
+        ).toMatchObject({ type: 'sql', url });
+      },
+    );
 
-    it.each(['postgres://db/sessions', './var/sessions.sqlite', 'garbage'])('rejects DATABASE_URL=%p', (url) => {
-      expect(problemAbout({ ...SECRET, DATABASE_URL: url }, 'DATABASE_URL')).toBe(
-        `DATABASE_URL: must be a sqlite: URL, got "${url}"`,
-      );
+    it.each([
+      'postgres://db/sessions',
+      './var/sessions.sqlite',
+      'garbage',
+      'sqlite:',
+      'sqlite://',
+    ])('rejects DATABASE_URL=%p', (url) => {
+      expect(
+        problemAbout({ ...SECRET, DATABASE_URL: url }, 'DATABASE_URL'),
+      ).toBe(`DATABASE_URL: must be a sqlite: URL, got "${url}"`);
     });
 
     it('memory options carry no URL', () => {
-      const { options } = sessionOptionsFromEnv({ ...SECRET, SESSION_TYPE: 'memory' });
+      const { options } = sessionOptionsFromEnv({
+        ...SECRET,
+        SESSION_TYPE: 'memory',
+      });
       expect(options).not.toHaveProperty('url');
     });
   });
@@ -200,38 +307,59 @@ describe('sessionOptionsFromEnv', () => {
       ['1', true],
       ['yes', true],
     ])('reads %p as %p', (raw, expected) => {
-      expect(sessionOptionsFromEnv({ ...SECRET, SESSION_PERMANENT: raw }).options.permanent).toBe(expected);
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, SESSION_PERMANENT: raw }).options
+          .permanent,
+      ).toBe(expected);
     });
 
     it('rejects a value that is not a boolean', () => {
-      expect(problemAbout({ ...SECRET, SESSION_PERMANENT: 'maybe' }, 'SESSION_PERMANENT')).toBe(
-        'SESSION_PERMANENT: must be true or false, got "maybe"',
-      );
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_PERMANENT: 'maybe' },
+          'SESSION_PERMANENT',
+        ),
+      ).toBe('SESSION_PERMANENT: must be true or false, got "maybe"');
     });
   });
 
   describe('cookie', () => {
     it('is Secure by default in production', () => {
-      const { options } = sessionOptionsFromEnv({ ...SECRET, NODE_ENV: 'production' });
+      const { options } = sessionOptionsFromEnv({
+        ...SECRET,
+        NODE_ENV: 'production',
+      });
       expect(options.cookie?.secure).toBe(true);
     });
 
     it('lets SESSION_COOKIE_SECURE turn Secure off in production and on elsewhere', () => {
       expect(
-        sessionOptionsFromEnv({ ...SECRET, NODE_ENV: 'production', SESSION_COOKIE_SECURE: 'false' }).options.cookie
-          ?.secure,
+        sessionOptionsFromEnv({
+          ...SECRET,
+          NODE_ENV: 'production',
+          SESSION_COOKIE_SECURE: 'false',
+        }).options.cookie?.secure,
       ).toBe(false);
-      expect(sessionOptionsFromEnv({ ...SECRET, SESSION_COOKIE_SECURE: 'true' }).options.cookie?.secure).toBe(true);
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, SESSION_COOKIE_SECURE: 'true' })
+          .options.cookie?.secure,
+      ).toBe(true);
     });
 
     it('rejects a SESSION_COOKIE_SECURE that is not a boolean', () => {
-      expect(() => sessionOptionsFromEnv({ ...SECRET, SESSION_COOKIE_SECURE: 'sometimes' })).toThrow(
-        /SESSION_COOKIE_SECURE: must be true or false/,
-      );
+      expect(() =>
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_COOKIE_SECURE: 'sometimes',
+        }),
+      ).toThrow(/SESSION_COOKIE_SECURE: must be true or false/);
     });
 
     it('reads SameSite case-insensitively', () => {
-      const { options } = sessionOptionsFromEnv({ ...SECRET, SESSION_COOKIE_SAMESITE: 'Strict' });
+      const { options } = sessionOptionsFromEnv({
+        ...SECRET,
+        SESSION_COOKIE_SAMESITE: 'Strict',
+      });
       expect(options.cookie?.sameSite).toBe('strict');
     });
 
@@ -245,26 +373,43 @@ describe('sessionOptionsFromEnv', () => {
     });
 
     it('rejects SameSite None without Secure', () => {
-      expect(problemAbout({ ...SECRET, SESSION_COOKIE_SAMESITE: 'None' }, 'SESSION_COOKIE_SAMESITE')).toBe(
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_COOKIE_SAMESITE: 'None' },
+          'SESSION_COOKIE_SAMESITE',
+        ),
+      ).toBe(
         'SESSION_COOKIE_SAMESITE: None requires SESSION_COOKIE_SECURE=true',
       );
     });
 
     it('rejects an unknown SameSite value', () => {
-      expect(problemAbout({ ...SECRET, SESSION_COOKIE_SAMESITE: 'sometimes' }, 'SESSION_COOKIE_SAMESITE')).toMatch(
-        /must be Lax, Strict or None, got "sometimes"/,
-      );
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_COOKIE_SAMESITE: 'sometimes' },
+          'SESSION_COOKIE_SAMESITE',
+        ),
+      ).toMatch(/must be Lax, Strict or None, got "sometimes"/);
     });
 
     it('takes the cookie name from SESSION_COOKIE_NAME', () => {
-      expect(sessionOptionsFromEnv({ ...SECRET, SESSION_COOKIE_NAME: 'sid' }).options.cookie?.name).toBe('sid');
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, SESSION_COOKIE_NAME: 'sid' }).options
+          .cookie?.name,
+      ).toBe('sid');
     });
 
-    it.each(['my session', 'a;b', 'a=b', 'naïve', '"q"'])('rejects the cookie name %p', (name) => {
-      expect(problemAbout({ ...SECRET, SESSION_COOKIE_NAME: name }, 'SESSION_COOKIE_NAME')).toBe(
-        `SESSION_COOKIE_NAME: not a valid cookie name: "${name}"`,
-      );
-    });
+    it.each(['my session', 'a;b', 'a=b', 'naïve', '"q"'])(
+      'rejects the cookie name %p',
+      (name) => {
+        expect(
+          problemAbout(
+            { ...SECRET, SESSION_COOKIE_NAME: name },
+            'SESSION_COOKIE_NAME',
+          ),
+        ).toBe(`SESSION_COOKIE_NAME: not a valid cookie name: "${name}"`);
+      },
+    );
   });
 
   describe('several problems', () => {
@@ -279,14 +424,18 @@ describe('sessionOptionsFromEnv', () => {
 
     it('reports them together, one line per variable, under one heading', () => {
       const error = configError(env);
-      expect(error.problems.map((line) => line.split(':')[0]).sort()).toEqual([
+      expect(
+        error.problems.map((line) => line.split(':')[0]).toSorted(),
+      ).toEqual([
         'REDIS_URL',
         'SESSION_COOKIE_NAME',
         'SESSION_LIFETIME',
         'SESSION_PERMANENT',
         'SESSION_SECRET',
       ]);
-      expect(error.message).toBe(`Invalid session configuration:\n${error.problems.join('\n')}`);
+      expect(error.message).toBe(
+        `Invalid session configuration:\n${error.problems.join('\n')}`,
+      );
       expect(error.name).toBe('InvalidConfigError');
     });
 

@@ -45,7 +45,11 @@ export function sessionOptionsFromEnv(env: Env): SessionEnvResult {
   const positiveInt = (name: string, fallback: number): number => {
     const raw = read(name);
     if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) <= 0 || !Number.isSafeInteger(Number(raw))) {
+    if (
+      !/^\d+$/.test(raw) ||
+      Number(raw) <= 0 ||
+      !Number.isSafeInteger(Number(raw))
+    ) {
       problems.push(`${name}: must be a positive integer, got "${raw}"`);
       return fallback;
     }
@@ -62,12 +66,13 @@ export function sessionOptionsFromEnv(env: Env): SessionEnvResult {
 
   const rawType = (read('SESSION_TYPE') ?? 'sql').toLowerCase();
   const knownType = TYPE_ALIASES[rawType] ?? rawType;
-  let type: SessionType = 'sql';
+  let type: SessionType | undefined;
   if (SUPPORTED_SESSION_TYPES.includes(knownType as SessionType)) {
     type = knownType as SessionType;
   } else if (KNOWN_SESSION_TYPES.includes(knownType as never)) {
+    const meaning = knownType === rawType ? '' : ` (${knownType})`;
     problems.push(
-      `SESSION_TYPE: "${rawType}" is not available in this version yet (available: ${SUPPORTED_SESSION_TYPES.join(', ')})`,
+      `SESSION_TYPE: "${rawType}"${meaning} is not available in this version yet (available: ${SUPPORTED_SESSION_TYPES.join(', ')})`,
     );
   } else {
     problems.push(
@@ -75,14 +80,17 @@ export function sessionOptionsFromEnv(env: Env): SessionEnvResult {
     );
   }
 
-  const secretVar = read('SESSION_SECRET') !== undefined ? 'SESSION_SECRET' : 'SECRET_KEY';
+  const secretVar =
+    read('SESSION_SECRET') !== undefined ? 'SESSION_SECRET' : 'SECRET_KEY';
   let secret = (read(secretVar) ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
   if (secret.length === 0) {
     if (production) {
-      problems.push('SESSION_SECRET: required when NODE_ENV=production (alias SECRET_KEY)');
+      problems.push(
+        'SESSION_SECRET: required when NODE_ENV=production (alias SECRET_KEY)',
+      );
     } else {
       secret = [randomBytes(32).toString('hex')];
       warnings.push(
@@ -93,27 +101,39 @@ export function sessionOptionsFromEnv(env: Env): SessionEnvResult {
 
   const sameSiteRaw = (read('SESSION_COOKIE_SAMESITE') ?? 'lax').toLowerCase();
   if (!['lax', 'strict', 'none'].includes(sameSiteRaw)) {
-    problems.push(`SESSION_COOKIE_SAMESITE: must be Lax, Strict or None, got "${sameSiteRaw}"`);
+    problems.push(
+      `SESSION_COOKIE_SAMESITE: must be Lax, Strict or None, got "${sameSiteRaw}"`,
+    );
   }
   const secure = bool('SESSION_COOKIE_SECURE', production);
   if (sameSiteRaw === 'none' && !secure) {
-    problems.push('SESSION_COOKIE_SAMESITE: None requires SESSION_COOKIE_SECURE=true');
+    problems.push(
+      'SESSION_COOKIE_SAMESITE: None requires SESSION_COOKIE_SECURE=true',
+    );
   }
   const cookieName = read('SESSION_COOKIE_NAME') ?? DEFAULT_COOKIE_NAME;
   if (!COOKIE_NAME_PATTERN.test(cookieName)) {
-    problems.push(`SESSION_COOKIE_NAME: not a valid cookie name: "${cookieName}"`);
+    problems.push(
+      `SESSION_COOKIE_NAME: not a valid cookie name: "${cookieName}"`,
+    );
   }
 
   const common = {
     secret,
-    prefix: env.SESSION_KEY_PREFIX ?? DEFAULT_PREFIX,
+    prefix: read('SESSION_KEY_PREFIX') ?? DEFAULT_PREFIX,
     lifetime: positiveInt('SESSION_LIFETIME', DEFAULT_LIFETIME_SECONDS),
     permanent: bool('SESSION_PERMANENT', true),
-    storeTimeoutMs: positiveInt('SESSION_STORE_TIMEOUT_MS', DEFAULT_STORE_TIMEOUT_MS),
+    storeTimeoutMs: positiveInt(
+      'SESSION_STORE_TIMEOUT_MS',
+      DEFAULT_STORE_TIMEOUT_MS,
+    ),
     cookie: { name: cookieName, secure, sameSite: sameSiteRaw as SameSite },
   };
-  const options = optionsForType(type, common, read, problems);
-  if (problems.length > 0) throw new InvalidConfigError(problems);
+  // Connection settings are only checked for a type that exists.
+  const options = type
+    ? optionsForType(type, common, read, problems)
+    : undefined;
+  if (problems.length > 0 || !options) throw new InvalidConfigError(problems);
   return { options, warnings };
 }
 
@@ -126,15 +146,25 @@ function optionsForType(
   const url = (name: string, fallback: string, schemes: string[]): string => {
     const value = read(name) ?? fallback;
     if (!isUrlWithScheme(value, schemes)) {
-      problems.push(`${name}: must be a ${schemes.join(' or ')} URL, got "${value}"`);
+      problems.push(
+        `${name}: must be a ${schemes.join(' or ')} URL, got "${value}"`,
+      );
     }
     return value;
   };
   switch (type) {
     case 'redis':
-      return { ...common, type, url: url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']) };
+      return {
+        ...common,
+        type,
+        url: url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+      };
     case 'sql':
-      return { ...common, type, url: url('DATABASE_URL', DEFAULT_DATABASE_URL, ['sqlite:']) };
+      return {
+        ...common,
+        type,
+        url: url('DATABASE_URL', DEFAULT_DATABASE_URL, ['sqlite:']),
+      };
     case 'memory':
       return { ...common, type };
   }

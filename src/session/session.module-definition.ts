@@ -10,7 +10,9 @@ export const {
   MODULE_OPTIONS_TOKEN: SESSION_MODULE_OPTIONS,
   OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<SessionModuleOptions>({ moduleName: 'Session' })
+} = new ConfigurableModuleBuilder<SessionModuleOptions>({
+  moduleName: 'Session',
+})
   .setClassMethodName('forRoot')
   .setExtras({ isGlobal: false }, (definition, extras) => ({
     ...definition,

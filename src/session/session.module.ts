@@ -5,13 +5,19 @@ import {
   type NestModule,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { RESOLVED_SESSION_OPTIONS, SESSION_STORE } from './session.constants.js';
+import {
+  RESOLVED_SESSION_OPTIONS,
+  SESSION_STORE,
+} from './session.constants.js';
 import { createSessionMiddleware } from './session.middleware.js';
 import {
   ConfigurableModuleClass,
   SESSION_MODULE_OPTIONS,
 } from './session.module-definition.js';
-import type { ResolvedSessionOptions, SessionModuleOptions } from './session.options.js';
+import type {
+  ResolvedSessionOptions,
+  SessionModuleOptions,
+} from './session.options.js';
 import { createStore, type SessionStoreHandle } from './stores/index.js';
 import { validateSessionOptions } from './validate-session-options.js';
 
@@ -25,7 +31,8 @@ import { validateSessionOptions } from './validate-session-options.js';
       provide: RESOLVED_SESSION_OPTIONS,
       inject: [SESSION_MODULE_OPTIONS],
       // Validated here so that forRoot and forRootAsync both fail at boot.
-      useFactory: (options: SessionModuleOptions) => validateSessionOptions(options),
+      useFactory: (options: SessionModuleOptions) =>
+        validateSessionOptions(options),
     },
     {
       provide: SESSION_STORE,

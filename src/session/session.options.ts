@@ -95,9 +95,7 @@ export interface MemorySessionOptions extends BaseSessionOptions {
 }
 
 export type SessionModuleOptions =
-  | RedisSessionOptions
-  | SqlSessionOptions
-  | MemorySessionOptions;
+  RedisSessionOptions | SqlSessionOptions | MemorySessionOptions;
 
 type Resolved<T extends BaseSessionOptions> = Omit<
   Required<T>,

@@ -18,7 +18,6 @@ import {
   type SessionModuleOptions,
 } from './session.options.js';
 
-
 /**
  * Checks options given to `forRoot`/`forRootAsync` and fills in the defaults. Runs inside the
  * store factory, so both ways of configuring the module fail at boot with every problem listed.
@@ -44,40 +43,66 @@ export function validateSessionOptions(
   }
   const lifetime = options.lifetime ?? DEFAULT_LIFETIME_SECONDS;
   if (!isPositiveInteger(lifetime)) {
-    problems.push(`lifetime: must be a positive integer of seconds, got ${String(lifetime)}`);
+    problems.push(
+      `lifetime: must be a positive integer of seconds, got ${String(lifetime)}`,
+    );
   }
   const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
   if (!isPositiveInteger(storeTimeoutMs)) {
-    problems.push(`storeTimeoutMs: must be a positive integer, got ${String(storeTimeoutMs)}`);
+    problems.push(
+      `storeTimeoutMs: must be a positive integer, got ${String(storeTimeoutMs)}`,
+    );
   }
+  // `??` per field, not a spread: a field given as undefined must still get its default.
+  const given = options.cookie ?? {};
   const cookie = {
-    name: DEFAULT_COOKIE_NAME,
-    secure: false,
-    sameSite: 'lax' as const,
-    path: '/',
-    ...options.cookie,
+    name: given.name ?? DEFAULT_COOKIE_NAME,
+    secure: given.secure ?? false,
+    sameSite: given.sameSite ?? 'lax',
+    path: given.path ?? '/',
+    domain: given.domain,
   };
   if (!COOKIE_NAME_PATTERN.test(cookie.name)) {
     problems.push(`cookie.name: not a valid cookie name: "${cookie.name}"`);
   }
   if (!['lax', 'strict', 'none'].includes(cookie.sameSite)) {
-    problems.push(`cookie.sameSite: must be lax, strict or none, got "${String(cookie.sameSite)}"`);
+    problems.push(
+      `cookie.sameSite: must be lax, strict or none, got "${String(cookie.sameSite)}"`,
+    );
   } else if (cookie.sameSite === 'none' && !cookie.secure) {
-    problems.push('cookie.sameSite: "none" requires cookie.secure (browsers reject it otherwise)');
+    problems.push(
+      'cookie.sameSite: "none" requires cookie.secure (browsers reject it otherwise)',
+    );
   }
   if (options.type === 'redis' || options.type === 'sql') {
-    const schemes = options.type === 'redis' ? ['redis:', 'rediss:'] : ['sqlite:'];
+    const schemes =
+      options.type === 'redis' ? ['redis:', 'rediss:'] : ['sqlite:'];
     if (!isUrlWithScheme(options.url, schemes)) {
-      problems.push(`url: must be a ${schemes.join(' or ')} URL, got "${String(options.url)}"`);
+      problems.push(
+        `url: must be a ${schemes.join(' or ')} URL, got "${String(options.url)}"`,
+      );
     }
   }
-  if (options.type === 'sql' && options.tableName !== undefined && !SQL_IDENTIFIER_PATTERN.test(options.tableName)) {
-    problems.push(`tableName: must be a plain SQL identifier, got "${options.tableName}"`);
+  if (
+    options.type === 'sql' &&
+    options.tableName !== undefined &&
+    !SQL_IDENTIFIER_PATTERN.test(options.tableName)
+  ) {
+    problems.push(
+      `tableName: must be a plain SQL identifier, got "${options.tableName}"`,
+    );
   }
-  if (options.type === 'memory' && options.maxSessions !== undefined && !isPositiveInteger(options.maxSessions)) {
-    problems.push(`maxSessions: must be a positive integer, got ${String(options.maxSessions)}`);
+  if (
+    options.type === 'memory' &&
+    options.maxSessions !== undefined &&
+    !isPositiveInteger(options.maxSessions)
+  ) {
+    problems.push(
+      `maxSessions: must be a positive integer, got ${String(options.maxSessions)}`,
+    );
   }
-  if (problems.length > 0) throw new InvalidConfigError(problems, 'Invalid SessionModule options');
+  if (problems.length > 0)
+    throw new InvalidConfigError(problems, 'Invalid SessionModule options');
 
   const common = {
     secret: secrets,
@@ -92,8 +117,16 @@ export function validateSessionOptions(
     case 'redis':
       return { ...options, ...common };
     case 'sql':
-      return { ...options, ...common, tableName: options.tableName ?? DEFAULT_SQL_TABLE };
+      return {
+        ...options,
+        ...common,
+        tableName: options.tableName ?? DEFAULT_SQL_TABLE,
+      };
     case 'memory':
-      return { ...options, ...common, maxSessions: options.maxSessions ?? DEFAULT_MEMORY_MAX_SESSIONS };
+      return {
+        ...options,
+        ...common,
+        maxSessions: options.maxSessions ?? DEFAULT_MEMORY_MAX_SESSIONS,
+      };
   }
 }

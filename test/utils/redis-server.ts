@@ -64,13 +64,20 @@ export class RedisServerProcess {
     const child = spawn(
       'redis-server',
       [
-        '--port', String(this.port),
-        '--bind', '127.0.0.1',
-        '--dir', this.dir,
-        '--save', '',
-        '--appendonly', 'yes',
-        '--appendfsync', 'always',
-        '--logfile', join(this.dir, 'redis.log'),
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--logfile',
+        join(this.dir, 'redis.log'),
       ],
       { stdio: 'ignore' },
     );
@@ -78,7 +85,11 @@ export class RedisServerProcess {
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (err) =>
-        reject(new Error(`cannot start redis-server (install the redis-server package): ${err.message}`)),
+        reject(
+          new Error(
+            `cannot start redis-server (install the redis-server package): ${err.message}`,
+          ),
+        ),
       );
     });
     await waitForPong(this.port);
@@ -91,7 +102,9 @@ async function waitForPong(port: number, timeoutMs = 10_000): Promise<void> {
     if (await ping(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+  throw new Error(
+    `redis-server on port ${port} did not answer PING within ${timeoutMs} ms`,
+  );
 }
 
 function ping(port: number): Promise<boolean> {

@@ -2,7 +2,10 @@ import { expect } from '@jest/globals';
 import type { Agent as TestAgent, Response } from 'supertest';
 
 /** The hidden `_csrf` value of the form on `path`. */
-export async function csrfTokenFrom(agent: TestAgent, path = '/login/'): Promise<string> {
+export async function csrfTokenFrom(
+  agent: TestAgent,
+  path = '/login/',
+): Promise<string> {
   const res = await agent.get(path).expect(200);
   const match = /name="_csrf" value="([^"]+)"/.exec(res.text);
   expect(match).not.toBeNull();
@@ -10,9 +13,16 @@ export async function csrfTokenFrom(agent: TestAgent, path = '/login/'): Promise
 }
 
 /** Logs the agent in through the real form; returns the answer to the POST. */
-export async function logIn(agent: TestAgent, username: string): Promise<Response> {
+export async function logIn(
+  agent: TestAgent,
+  username: string,
+): Promise<Response> {
   const token = await csrfTokenFrom(agent);
-  return agent.post('/login/').type('form').send({ username, _csrf: token }).expect(302);
+  return agent
+    .post('/login/')
+    .type('form')
+    .send({ username, _csrf: token })
+    .expect(302);
 }
 
 export function setCookies(res: Response): string[] {
@@ -27,10 +37,15 @@ export function setCookie(res: Response, name: string): string | undefined {
 }
 
 /** The session id carried by a signed `session=s:<sid>.<signature>` Set-Cookie line. */
-export function sessionIdOf(res: Response, cookieName = 'session'): string | undefined {
+export function sessionIdOf(
+  res: Response,
+  cookieName = 'session',
+): string | undefined {
   const line = setCookie(res, cookieName);
   if (!line) return undefined;
-  const value = decodeURIComponent(line.slice(cookieName.length + 1).split(';')[0]);
+  const value = decodeURIComponent(
+    line.slice(cookieName.length + 1).split(';')[0],
+  );
   return /^s:([^.]+)\./.exec(value)?.[1];
 }
 

@@ -5,7 +5,11 @@ import type { Server } from 'node:http';
 import { appConfigFromEnv, type AppConfig } from '../../src/app.config.js';
 import { AppModule } from '../../src/app.module.js';
 import { setupApp } from '../../src/app.setup.js';
-import { SESSION_STORE, type Env, type SessionStoreHandle } from '../../src/session/index.js';
+import {
+  SESSION_STORE,
+  type Env,
+  type SessionStoreHandle,
+} from '../../src/session/index.js';
 
 export const TEST_SECRET = 'e2e-test-secret';
 

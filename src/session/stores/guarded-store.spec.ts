@@ -1,4 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import {
+  afterEach,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  jest,
+} from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
 import { StoreUnavailableError } from '../store-unavailable.error.js';
@@ -9,7 +16,8 @@ type Callback<T = unknown> = (err?: unknown, value?: T) => void;
 /** How the fake store answers a call: `value` is what a working store would give. */
 type Respond = (operation: string, cb: Callback, value?: unknown) => void;
 
-const answer: Respond = (_operation, cb, value) => setImmediate(() => cb(null, value));
+const answer: Respond = (_operation, cb, value) =>
+  setImmediate(() => cb(null, value));
 const hang: Respond = () => {};
 const failWith =
   (err: unknown): Respond =>
@@ -62,14 +70,22 @@ class FullStore extends MinimalStore {
 const TIMEOUT_MS = 50;
 
 /** Starts a callback-style call and resolves with what its callback got first. */
-function outcome<T>(start: (cb: Callback<T>) => void): Promise<{ err: unknown; value: T | undefined }> {
-  return new Promise((resolve) => start((err, value) => resolve({ err, value })));
+function outcome<T>(
+  start: (cb: Callback<T>) => void,
+): Promise<{ err: unknown; value: T | undefined }> {
+  return new Promise((resolve) =>
+    start((err, value) => resolve({ err, value })),
+  );
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function session(data: Record<string, unknown> = {}): SessionData {
-  return { cookie: { originalMaxAge: 60_000, path: '/', httpOnly: true }, ...data } as unknown as SessionData;
+  return {
+    cookie: { originalMaxAge: 60_000, path: '/', httpOnly: true },
+    ...data,
+  } as unknown as SessionData;
 }
 
 describe('GuardedStore', () => {
@@ -87,17 +103,24 @@ describe('GuardedStore', () => {
       const inner = new MinimalStore();
       inner.sessions.set('abc', session({ user: 'ann' }));
       const store = new GuardedStore(inner, TIMEOUT_MS);
-      await expect(outcome<SessionData | null>((cb) => store.get('abc', cb))).resolves.toEqual({
+      await expect(
+        outcome<SessionData | null>((cb) => store.get('abc', cb)),
+      ).resolves.toEqual({
         err: null,
         value: session({ user: 'ann' }),
       });
-      await expect(outcome((cb) => store.get('missing', cb))).resolves.toEqual({ err: null, value: null });
+      await expect(outcome((cb) => store.get('missing', cb))).resolves.toEqual({
+        err: null,
+        value: null,
+      });
     });
 
     it('passes set and destroy through to the inner store', async () => {
       const inner = new MinimalStore();
       const store = new GuardedStore(inner, TIMEOUT_MS);
-      expect((await outcome((cb) => store.set('abc', session({ n: 1 }), cb))).err).toBeNull();
+      expect(
+        (await outcome((cb) => store.set('abc', session({ n: 1 }), cb))).err,
+      ).toBeNull();
       expect(inner.sessions.get('abc')).toEqual(session({ n: 1 }));
       expect((await outcome((cb) => store.destroy('abc', cb))).err).toBeNull();
       expect(inner.sessions.has('abc')).toBe(false);
@@ -108,8 +131,14 @@ describe('GuardedStore', () => {
       inner.sessions.set('a', session({ n: 1 }));
       inner.sessions.set('b', session({ n: 2 }));
       const store = new GuardedStore(inner, TIMEOUT_MS);
-      expect(await outcome((cb) => store.length(cb))).toEqual({ err: null, value: 2 });
-      expect((await outcome((cb) => store.all(cb))).value).toEqual({ a: session({ n: 1 }), b: session({ n: 2 }) });
+      expect(await outcome((cb) => store.length(cb))).toEqual({
+        err: null,
+        value: 2,
+      });
+      expect((await outcome((cb) => store.all(cb))).value).toEqual({
+        a: session({ n: 1 }),
+        b: session({ n: 2 }),
+      });
       expect((await outcome((cb) => store.clear(cb))).err).toBeNull();
       expect(inner.sessions.size).toBe(0);
     });
@@ -117,7 +146,10 @@ describe('GuardedStore', () => {
 
   describe('timeouts', () => {
     const calls: [string, (store: GuardedStore, cb: Callback) => void][] = [
-      ['get', (store, cb) => store.get('abc', cb as Callback<SessionData | null>)],
+      [
+        'get',
+        (store, cb) => store.get('abc', cb as Callback<SessionData | null>),
+      ],
       ['set', (store, cb) => store.set('abc', session(), cb)],
       ['destroy', (store, cb) => store.destroy('abc', cb)],
       ['touch', (store, cb) => store.touch('abc', session(), cb)],
@@ -126,21 +158,29 @@ describe('GuardedStore', () => {
       ['clear', (store, cb) => store.clear(cb)],
     ];
 
-    it.each(calls)('fails %s with a 503 after timeoutMs when the inner store never answers', async (operation, call) => {
-      const store = new GuardedStore(new FullStore(hang), TIMEOUT_MS);
-      const started = Date.now();
-      const { err } = await outcome((cb) => call(store, cb));
-      const elapsed = Date.now() - started;
-      expect(err).toBeInstanceOf(StoreUnavailableError);
-      expect((err as StoreUnavailableError).getStatus()).toBe(503);
-      expect((err as Error).message).toBe(`Session store unavailable: ${operation} timed out after ${TIMEOUT_MS} ms`);
-      expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
-      expect(elapsed).toBeLessThan(TIMEOUT_MS + 500);
-      expect(warn).toHaveBeenCalledWith(expect.stringContaining(`${operation} failed`));
-    });
+    it.each(calls)(
+      'fails %s with a 503 after timeoutMs when the inner store never answers',
+      async (operation, call) => {
+        const store = new GuardedStore(new FullStore(hang), TIMEOUT_MS);
+        const started = Date.now();
+        const { err } = await outcome((cb) => call(store, cb));
+        const elapsed = Date.now() - started;
+        expect(err).toBeInstanceOf(StoreUnavailableError);
+        expect((err as StoreUnavailableError).getStatus()).toBe(503);
+        expect((err as Error).message).toBe(
+          `Session store unavailable: ${operation} timed out after ${TIMEOUT_MS} ms`,
+        );
+        expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+        expect(elapsed).toBeLessThan(TIMEOUT_MS + 500);
+        expect(warn).toHaveBeenCalledWith(
+          expect.stringContaining(`${operation} failed`),
+        );
+      },
+    );
 
     it('does not fail a call that answers in time', async () => {
-      const slow: Respond = (_op, cb, value) => setTimeout(() => cb(null, value), TIMEOUT_MS / 2);
+      const slow: Respond = (_op, cb, value) =>
+        setTimeout(() => cb(null, value), TIMEOUT_MS / 2);
       const store = new GuardedStore(new MinimalStore(slow), TIMEOUT_MS);
       expect((await outcome((cb) => store.get('abc', cb))).err).toBeNull();
     });
@@ -176,19 +216,29 @@ describe('GuardedStore', () => {
   describe('errors', () => {
     it('wraps an inner error as a 503 that keeps it as the cause', async () => {
       const cause = new Error('connection refused');
-      const store = new GuardedStore(new MinimalStore(failWith(cause)), TIMEOUT_MS);
+      const store = new GuardedStore(
+        new MinimalStore(failWith(cause)),
+        TIMEOUT_MS,
+      );
       const { err } = await outcome((cb) => store.get('abc', cb));
       expect(err).toBeInstanceOf(StoreUnavailableError);
       expect((err as StoreUnavailableError).getStatus()).toBe(503);
-      expect((err as Error).message).toBe('Session store unavailable: get failed: connection refused');
+      expect((err as Error).message).toBe(
+        'Session store unavailable: get failed: connection refused',
+      );
       expect((err as Error).cause).toBe(cause);
     });
 
     it('wraps an error that is not an Error object', async () => {
-      const store = new GuardedStore(new MinimalStore(failWith('ECONNRESET')), TIMEOUT_MS);
+      const store = new GuardedStore(
+        new MinimalStore(failWith('ECONNRESET')),
+        TIMEOUT_MS,
+      );
       const { err } = await outcome((cb) => store.destroy('abc', cb));
       expect(err).toBeInstanceOf(StoreUnavailableError);
-      expect((err as Error).message).toBe('Session store unavailable: destroy failed: ECONNRESET');
+      expect((err as Error).message).toBe(
+        'Session store unavailable: destroy failed: ECONNRESET',
+      );
       expect((err as Error).cause).toBe('ECONNRESET');
     });
 
@@ -207,7 +257,10 @@ describe('GuardedStore', () => {
 
     it('passes a StoreUnavailableError from the inner store on unchanged', async () => {
       const original = new StoreUnavailableError('get', 'inner reason');
-      const store = new GuardedStore(new MinimalStore(failWith(original)), TIMEOUT_MS);
+      const store = new GuardedStore(
+        new MinimalStore(failWith(original)),
+        TIMEOUT_MS,
+      );
       expect((await outcome((cb) => store.get('abc', cb))).err).toBe(original);
     });
   });
@@ -219,8 +272,12 @@ describe('GuardedStore', () => {
       const store = new GuardedStore(inner, TIMEOUT_MS);
       const sess = session({ user: 'ann' });
 
-      expect((await outcome((cb) => store.set('abc', sess, cb))).err).toBeNull();
-      expect((await outcome((cb) => store.set('abc', sess, cb))).err).toBeFalsy();
+      expect(
+        (await outcome((cb) => store.set('abc', sess, cb))).err,
+      ).toBeNull();
+      expect(
+        (await outcome((cb) => store.set('abc', sess, cb))).err,
+      ).toBeFalsy();
       expect(innerSet).toHaveBeenCalledTimes(1);
     });
 
@@ -243,9 +300,13 @@ describe('GuardedStore', () => {
       const store = new GuardedStore(inner, TIMEOUT_MS);
       const sess = session({ user: 'ann' });
 
-      expect((await outcome((cb) => store.set('abc', sess, cb))).err).toBeInstanceOf(StoreUnavailableError);
+      expect(
+        (await outcome((cb) => store.set('abc', sess, cb))).err,
+      ).toBeInstanceOf(StoreUnavailableError);
       inner.respond = answer;
-      expect((await outcome((cb) => store.set('abc', sess, cb))).err).toBeNull();
+      expect(
+        (await outcome((cb) => store.set('abc', sess, cb))).err,
+      ).toBeNull();
       expect(innerSet).toHaveBeenCalledTimes(2);
     });
 
@@ -255,7 +316,9 @@ describe('GuardedStore', () => {
       const store = new GuardedStore(inner, TIMEOUT_MS);
       const sess = session({ user: 'ann' });
 
-      expect((await outcome((cb) => store.set('abc', sess, cb))).err).toBeInstanceOf(StoreUnavailableError);
+      expect(
+        (await outcome((cb) => store.set('abc', sess, cb))).err,
+      ).toBeInstanceOf(StoreUnavailableError);
       inner.respond = answer;
       await outcome((cb) => store.set('abc', sess, cb));
       expect(innerSet).toHaveBeenCalledTimes(2);
@@ -307,22 +370,37 @@ describe('GuardedStore', () => {
       const store = new GuardedStore(inner, TIMEOUT_MS);
       const sess = session();
 
-      expect((await outcome((cb) => store.touch('abc', sess, cb))).err).toBeNull();
-      expect(innerTouch).toHaveBeenCalledWith('abc', sess, expect.any(Function));
+      expect(
+        (await outcome((cb) => store.touch('abc', sess, cb))).err,
+      ).toBeNull();
+      expect(innerTouch).toHaveBeenCalledWith(
+        'abc',
+        sess,
+        expect.any(Function),
+      );
 
       inner.respond = failWith(new Error('touch failed'));
-      expect((await outcome((cb) => store.touch('abc', sess, cb))).err).toBeInstanceOf(StoreUnavailableError);
+      expect(
+        (await outcome((cb) => store.touch('abc', sess, cb))).err,
+      ).toBeInstanceOf(StoreUnavailableError);
     });
   });
 
-  describe.each(['all', 'length', 'clear'] as const)('%s without support in the inner store', (method) => {
-    it('reports an error naming the method', async () => {
-      const store = new GuardedStore(new MinimalStore(), TIMEOUT_MS);
-      const { err } = await outcome((cb) => (store[method] as (cb: Callback) => void)(cb));
-      expect(err).toBeInstanceOf(Error);
-      expect((err as Error).message).toBe(`This session store does not support ${method}()`);
-    });
-  });
+  describe.each(['all', 'length', 'clear'] as const)(
+    '%s without support in the inner store',
+    (method) => {
+      it('reports an error naming the method', async () => {
+        const store = new GuardedStore(new MinimalStore(), TIMEOUT_MS);
+        const { err } = await outcome((cb) =>
+          (store[method] as (cb: Callback) => void)(cb),
+        );
+        expect(err).toBeInstanceOf(Error);
+        expect((err as Error).message).toBe(
+          `This session store does not support ${method}()`,
+        );
+      });
+    },
+  );
 
   it('does not pass on connect/disconnect events of the inner store', () => {
     const inner = new MinimalStore();
@@ -336,20 +414,26 @@ describe('GuardedStore', () => {
 
 describe('pingWithin', () => {
   it('resolves when the ping answers in time', async () => {
-    await expect(pingWithin(() => sleep(5), TIMEOUT_MS)).resolves.toBeUndefined();
+    await expect(
+      pingWithin(() => sleep(5), TIMEOUT_MS),
+    ).resolves.toBeUndefined();
   });
 
   it('rejects with a 503 after timeoutMs when the ping hangs', async () => {
     const started = Date.now();
     const result = pingWithin(() => new Promise<void>(() => {}), TIMEOUT_MS);
     await expect(result).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(result).rejects.toThrow(`Session store unavailable: ping timed out after ${TIMEOUT_MS} ms`);
+    await expect(result).rejects.toThrow(
+      `Session store unavailable: ping timed out after ${TIMEOUT_MS} ms`,
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
   });
 
   it('rejects with the error of a failed ping', async () => {
     const failure = new Error('NOAUTH');
-    await expect(pingWithin(() => Promise.reject(failure), TIMEOUT_MS)).rejects.toBe(failure);
+    await expect(
+      pingWithin(() => Promise.reject(failure), TIMEOUT_MS),
+    ).rejects.toBe(failure);
   });
 
   it('stays rejected when a slow ping answers after the timeout', async () => {

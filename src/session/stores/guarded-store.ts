@@ -37,7 +37,9 @@ export class GuardedStore extends Store {
       'set',
       (done) => this.inner.set(sid, session, done),
       (err?: unknown) => {
-        if (!err) this.stored.set(session, sid + json);
+        // After a failure the store may hold either version, so the next write must go through.
+        if (err) this.stored.delete(session);
+        else this.stored.set(session, sid + json);
         cb?.(err);
       },
     );
@@ -53,7 +55,9 @@ export class GuardedStore extends Store {
     this.guard('touch', (done) => touch(sid, session, done), cb);
   }
 
-  all(cb: Callback<SessionData[] | { [sid: string]: SessionData } | null>): void {
+  all(
+    cb: Callback<SessionData[] | { [sid: string]: SessionData } | null>,
+  ): void {
     this.optional('all', cb);
   }
 
@@ -65,10 +69,12 @@ export class GuardedStore extends Store {
     this.optional('clear', cb);
   }
 
-  private optional(name: 'all' | 'length' | 'clear', cb?: Callback<never>): void {
+  private optional(
+    name: 'all' | 'length' | 'clear',
+    cb?: Callback<never>,
+  ): void {
     const method = this.inner[name]?.bind(this.inner) as
-      | ((done: Callback) => void)
-      | undefined;
+      ((done: Callback) => void) | undefined;
     if (!method) {
       cb?.(new Error(`This session store does not support ${name}()`));
       return;
@@ -76,7 +82,11 @@ export class GuardedStore extends Store {
     this.guard(name, method, cb as Callback);
   }
 
-  private guard<T>(operation: string, call: (done: Callback<T>) => void, cb?: Callback<T>): void {
+  private guard<T>(
+    operation: string,
+    call: (done: Callback<T>) => void,
+    cb?: Callback<T>,
+  ): void {
     let settled = false;
     const finish: Callback<T> = (err, value) => {
       if (settled) return;
@@ -95,7 +105,13 @@ export class GuardedStore extends Store {
       }
     };
     const timer = setTimeout(
-      () => finish(new StoreUnavailableError(operation, `timed out after ${this.timeoutMs} ms`)),
+      () =>
+        finish(
+          new StoreUnavailableError(
+            operation,
+            `timed out after ${this.timeoutMs} ms`,
+          ),
+        ),
       this.timeoutMs,
     );
     try {
@@ -107,15 +123,27 @@ export class GuardedStore extends Store {
 }
 
 /** Runs `ping` with the same deadline as a store call. */
-export function pingWithin(ping: () => Promise<void>, timeoutMs: number): Promise<void> {
+export function pingWithin(
+  ping: () => Promise<void>,
+  timeoutMs: number,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new StoreUnavailableError('ping', `timed out after ${timeoutMs} ms`)),
+      () =>
+        reject(
+          new StoreUnavailableError('ping', `timed out after ${timeoutMs} ms`),
+        ),
       timeoutMs,
     );
     ping().then(
-      () => { clearTimeout(timer); resolve(); },
-      (err: unknown) => { clearTimeout(timer); reject(err); },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
     );
   });
 }

@@ -11,7 +11,9 @@ export type { SessionStoreHandle } from './store-handle.js';
  * Builds the store for `options.type`, then bounds every call by `storeTimeoutMs`.
  * Adding a store type is adding a file and a case here.
  */
-export async function createStore(options: ResolvedSessionOptions): Promise<SessionStoreHandle> {
+export async function createStore(
+  options: ResolvedSessionOptions,
+): Promise<SessionStoreHandle> {
   const handle = await createRawStore(options);
   return {
     ...handle,
@@ -20,7 +22,9 @@ export async function createStore(options: ResolvedSessionOptions): Promise<Sess
   };
 }
 
-function createRawStore(options: ResolvedSessionOptions): Promise<SessionStoreHandle> | SessionStoreHandle {
+function createRawStore(
+  options: ResolvedSessionOptions,
+): Promise<SessionStoreHandle> | SessionStoreHandle {
   switch (options.type) {
     case 'redis':
       return createRedisStore(options);
@@ -30,7 +34,9 @@ function createRawStore(options: ResolvedSessionOptions): Promise<SessionStoreHa
       return createMemoryStore(options);
     default: {
       const unknown: never = options;
-      throw new Error(`Unknown session store type: ${JSON.stringify((unknown as { type: unknown }).type)}`);
+      throw new Error(
+        `Unknown session store type: ${JSON.stringify((unknown as { type: unknown }).type)}`,
+      );
     }
   }
 }

@@ -49,7 +49,10 @@ export class KnexSessionStore extends Store {
   set(sid: string, session: SessionData, cb?: Callback): void {
     this.run(cb, async () => {
       const ttl = sessionTtlSeconds(session, this.lifetimeSeconds);
-      if (ttl <= 0) return void (await this.rows().where('sid', this.prefix + sid).delete());
+      if (ttl <= 0)
+        return void (await this.rows()
+          .where('sid', this.prefix + sid)
+          .delete());
       await this.rows()
         .insert({
           sid: this.prefix + sid,
@@ -72,7 +75,9 @@ export class KnexSessionStore extends Store {
 
   destroy(sid: string, cb?: Callback): void {
     this.run(cb, async () => {
-      await this.rows().where('sid', this.prefix + sid).delete();
+      await this.rows()
+        .where('sid', this.prefix + sid)
+        .delete();
     });
   }
 
@@ -80,14 +85,19 @@ export class KnexSessionStore extends Store {
     this.run(cb, async () => {
       const rows = await this.ownLive().select<SessionRow[]>('sid', 'sess');
       return Object.fromEntries(
-        rows.map((row) => [row.sid.slice(this.prefix.length), JSON.parse(row.sess) as SessionData]),
+        rows.map((row) => [
+          row.sid.slice(this.prefix.length),
+          JSON.parse(row.sess) as SessionData,
+        ]),
       );
     });
   }
 
   length(cb: Callback<number>): void {
     this.run(cb, async () => {
-      const row = await this.ownLive().count<{ n: number | string }[]>({ n: '*' }).first();
+      const row = await this.ownLive()
+        .count<{ n: number | string }[]>({ n: '*' })
+        .first();
       return Number(row?.n ?? 0);
     });
   }
@@ -115,9 +125,15 @@ export class KnexSessionStore extends Store {
     return this.own(this.live());
   }
 
-  /** Rows under this store's prefix; substr rather than LIKE, which would treat `_` and `%` as wildcards. */
+  /**
+   * Rows under this store's prefix: substr rather than LIKE, which would treat `_` and `%` as
+   * wildcards. SQL counts characters, so the length is in code points, not UTF-16 units.
+   */
   private own(query: Knex.QueryBuilder): Knex.QueryBuilder {
-    return query.whereRaw('substr(sid, 1, ?) = ?', [this.prefix.length, this.prefix]);
+    return query.whereRaw('substr(sid, 1, ?) = ?', [
+      [...this.prefix].length,
+      this.prefix,
+    ]);
   }
 
   private run<T>(cb: Callback<T> | undefined, work: () => Promise<T>): void {

@@ -7,31 +7,51 @@ type Callback<T = unknown> = (err?: unknown, value?: T) => void;
 
 /** Runs a callback-style store call; resolves with its value or rejects with its error. */
 function call<T>(start: (cb: Callback<T>) => void): Promise<T | undefined> {
-  return new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
+  return new Promise((resolve, reject) =>
+    start((err, value) => (err ? reject(err) : resolve(value))),
+  );
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A session whose cookie has no expiry (browser-session cookie), plus `data`. */
 function session(data: Record<string, unknown> = {}): SessionData {
-  return { cookie: { originalMaxAge: null, path: '/', httpOnly: true }, ...data } as unknown as SessionData;
+  return {
+    cookie: { originalMaxAge: null, path: '/', httpOnly: true },
+    ...data,
+  } as unknown as SessionData;
 }
 
 /** A session whose cookie expires `ms` from now. */
-function expiringSession(ms: number, data: Record<string, unknown> = {}): SessionData {
+function expiringSession(
+  ms: number,
+  data: Record<string, unknown> = {},
+): SessionData {
   const expires = new Date(Date.now() + ms).toISOString();
-  return { cookie: { originalMaxAge: ms, expires, path: '/', httpOnly: true }, ...data } as unknown as SessionData;
+  return {
+    cookie: { originalMaxAge: ms, expires, path: '/', httpOnly: true },
+    ...data,
+  } as unknown as SessionData;
 }
 
 const LIFETIME = 3600;
 
-function newStore(prefix = 'session:', lifetime = LIFETIME, maxSessions = 100): LruSessionStore {
+function newStore(
+  prefix = 'session:',
+  lifetime = LIFETIME,
+  maxSessions = 100,
+): LruSessionStore {
   return new LruSessionStore(prefix, lifetime, maxSessions);
 }
 
 /** The keys the store keeps internally, to check the prefix is applied. */
 function storedKeys(store: LruSessionStore): string[] {
-  return [...(store as unknown as { cache: { keys(): Iterable<string> } }).cache.keys()];
+  return [
+    ...(
+      store as unknown as { cache: { keys(): Iterable<string> } }
+    ).cache.keys(),
+  ];
 }
 
 describe('LruSessionStore', () => {
@@ -39,18 +59,24 @@ describe('LruSessionStore', () => {
     it('returns what was stored', async () => {
       const store = newStore();
       await call((cb) => store.set('abc', session({ user: 'ann' }), cb));
-      await expect(call((cb) => store.get('abc', cb))).resolves.toEqual(session({ user: 'ann' }));
+      await expect(call((cb) => store.get('abc', cb))).resolves.toEqual(
+        session({ user: 'ann' }),
+      );
     });
 
     it('returns null for an unknown id', async () => {
-      await expect(call((cb) => newStore().get('nope', cb))).resolves.toBeNull();
+      await expect(
+        call((cb) => newStore().get('nope', cb)),
+      ).resolves.toBeNull();
     });
 
     it('overwrites a session set again', async () => {
       const store = newStore();
       await call((cb) => store.set('abc', session({ n: 1 }), cb));
       await call((cb) => store.set('abc', session({ n: 2 }), cb));
-      await expect(call((cb) => store.get('abc', cb))).resolves.toMatchObject({ n: 2 });
+      await expect(call((cb) => store.get('abc', cb))).resolves.toMatchObject({
+        n: 2,
+      });
       await expect(call((cb) => store.length(cb))).resolves.toBe(1);
     });
 
@@ -60,15 +86,22 @@ describe('LruSessionStore', () => {
       await call((cb) => store.set('abc', sess, cb));
       (sess as unknown as { user: string }).user = 'mallory';
       (sess as unknown as { roles: string[] }).roles.push('admin');
-      await expect(call((cb) => store.get('abc', cb))).resolves.toMatchObject({ user: 'ann', roles: ['reader'] });
+      await expect(call((cb) => store.get('abc', cb))).resolves.toMatchObject({
+        user: 'ann',
+        roles: ['reader'],
+      });
     });
 
     it('returns a fresh copy on each get', async () => {
       const store = newStore();
       await call((cb) => store.set('abc', session({ user: 'ann' }), cb));
-      const first = (await call<SessionData | null>((cb) => store.get('abc', cb))) as unknown as { user: string };
+      const first = (await call<SessionData | null>((cb) =>
+        store.get('abc', cb),
+      )) as unknown as { user: string };
       first.user = 'mallory';
-      await expect(call((cb) => store.get('abc', cb))).resolves.toMatchObject({ user: 'ann' });
+      await expect(call((cb) => store.get('abc', cb))).resolves.toMatchObject({
+        user: 'ann',
+      });
     });
 
     it('does not store a session whose cookie has already expired', async () => {
@@ -76,6 +109,15 @@ describe('LruSessionStore', () => {
       await call((cb) => store.set('abc', expiringSession(-1000), cb));
       await expect(call((cb) => store.get('abc', cb))).resolves.toBeNull();
       await expect(call((cb) => store.length(cb))).resolves.toBe(0);
+    });
+
+    it('does not let an expired session take the place of a live one', async () => {
+      const store = newStore('session:', LIFETIME, 2);
+      await call((cb) => store.set('a', session(), cb));
+      await call((cb) => store.set('b', session(), cb));
+      await call((cb) => store.set('expired', expiringSession(-1000), cb));
+      await expect(call((cb) => store.get('a', cb))).resolves.not.toBeNull();
+      await expect(call((cb) => store.get('b', cb))).resolves.not.toBeNull();
     });
 
     it('removes a stored session when it is set again with an expired cookie', async () => {
@@ -97,7 +139,9 @@ describe('LruSessionStore', () => {
     });
 
     it('succeeds for an unknown id', async () => {
-      await expect(call((cb) => newStore().destroy('nope', cb))).resolves.toBeUndefined();
+      await expect(
+        call((cb) => newStore().destroy('nope', cb)),
+      ).resolves.toBeUndefined();
     });
   });
 
@@ -107,7 +151,9 @@ describe('LruSessionStore', () => {
       await call((cb) => store.set('abc', session({ user: 'ann' }), cb));
       const touched = expiringSession(60_000, { user: 'ignored' });
       await call((cb) => store.touch('abc', touched, cb));
-      const stored = await call<SessionData | null>((cb) => store.get('abc', cb));
+      const stored = await call<SessionData | null>((cb) =>
+        store.get('abc', cb),
+      );
       expect(stored).toMatchObject({ user: 'ann', cookie: touched.cookie });
     });
 
@@ -139,7 +185,10 @@ describe('LruSessionStore', () => {
       const store = newStore('app:');
       await call((cb) => store.set('a', session({ n: 1 }), cb));
       await call((cb) => store.set('b', session({ n: 2 }), cb));
-      await expect(call((cb) => store.all(cb))).resolves.toEqual({ a: session({ n: 1 }), b: session({ n: 2 }) });
+      await expect(call((cb) => store.all(cb))).resolves.toEqual({
+        a: session({ n: 1 }),
+        b: session({ n: 2 }),
+      });
       await expect(call((cb) => store.length(cb))).resolves.toBe(2);
     });
 
@@ -147,7 +196,7 @@ describe('LruSessionStore', () => {
       const store = newStore('app:');
       await call((cb) => store.set('a', session(), cb));
       await call((cb) => store.set('b', session(), cb));
-      expect(storedKeys(store).sort()).toEqual(['app:a', 'app:b']);
+      expect(storedKeys(store).toSorted()).toEqual(['app:a', 'app:b']);
     });
 
     it('clears every session', async () => {
@@ -175,13 +224,16 @@ describe('LruSessionStore', () => {
       await expect(call((cb) => store.get('s1', cb))).resolves.toBeNull();
       await expect(call((cb) => store.get('s2', cb))).resolves.toBeNull();
       for (const sid of ['s3', 's4', 's5']) {
-        await expect(call((cb) => store.get(sid, cb))).resolves.toMatchObject({ sid });
+        await expect(call((cb) => store.get(sid, cb))).resolves.toMatchObject({
+          sid,
+        });
       }
     });
 
     it('drops the least recently used, not the first stored', async () => {
       const store = newStore('session:', LIFETIME, 3);
-      for (const sid of ['s1', 's2', 's3']) await call((cb) => store.set(sid, session(), cb));
+      for (const sid of ['s1', 's2', 's3'])
+        await call((cb) => store.set(sid, session(), cb));
       await call((cb) => store.get('s1', cb));
       await call((cb) => store.set('s4', session(), cb));
       await expect(call((cb) => store.get('s1', cb))).resolves.not.toBeNull();
@@ -210,19 +262,28 @@ describe('LruSessionStore', () => {
 describe('createMemoryStore', () => {
   it('builds an LruSessionStore from resolved options', async () => {
     const handle = createMemoryStore(
-      validateSessionOptions({ type: 'memory', secret: 's', prefix: 'p:', maxSessions: 2 }) as Parameters<
-        typeof createMemoryStore
-      >[0],
+      validateSessionOptions({
+        type: 'memory',
+        secret: 's',
+        prefix: 'p:',
+        maxSessions: 2,
+      }) as Parameters<typeof createMemoryStore>[0],
     );
     expect(handle.type).toBe('memory');
     expect(handle.store).toBeInstanceOf(LruSessionStore);
-    for (const sid of ['a', 'b', 'c']) await call((cb) => handle.store.set(sid, session(), cb));
-    expect(storedKeys(handle.store as LruSessionStore).sort()).toEqual(['p:b', 'p:c']);
+    for (const sid of ['a', 'b', 'c'])
+      await call((cb) => handle.store.set(sid, session(), cb));
+    expect(storedKeys(handle.store as LruSessionStore).toSorted()).toEqual([
+      'p:b',
+      'p:c',
+    ]);
   });
 
   it('pings and closes without error', async () => {
     const handle = createMemoryStore(
-      validateSessionOptions({ type: 'memory', secret: 's' }) as Parameters<typeof createMemoryStore>[0],
+      validateSessionOptions({ type: 'memory', secret: 's' }) as Parameters<
+        typeof createMemoryStore
+      >[0],
     );
     await expect(handle.ping()).resolves.toBeUndefined();
     await expect(handle.close()).resolves.toBeUndefined();

@@ -21,7 +21,10 @@ export class LruSessionStore extends Store {
     maxSessions: number,
   ) {
     super();
-    this.cache = new LRUCache({ max: maxSessions, ttl: lifetimeSeconds * 1000 });
+    this.cache = new LRUCache({
+      max: maxSessions,
+      ttl: lifetimeSeconds * 1000,
+    });
   }
 
   get(sid: string, cb: Callback<SessionData | null>): void {
@@ -32,7 +35,10 @@ export class LruSessionStore extends Store {
   set(sid: string, session: SessionData, cb?: Callback): void {
     const ttl = sessionTtlSeconds(session, this.lifetimeSeconds);
     if (ttl <= 0) this.cache.delete(this.prefix + sid);
-    else this.cache.set(this.prefix + sid, JSON.stringify(session), { ttl: ttl * 1000 });
+    else
+      this.cache.set(this.prefix + sid, JSON.stringify(session), {
+        ttl: ttl * 1000,
+      });
     cb?.();
   }
 
@@ -55,7 +61,9 @@ export class LruSessionStore extends Store {
     const sessions: { [sid: string]: SessionData } = {};
     for (const [key, raw] of this.cache.entries()) {
       if (key.startsWith(this.prefix)) {
-        sessions[key.slice(this.prefix.length)] = JSON.parse(raw) as SessionData;
+        sessions[key.slice(this.prefix.length)] = JSON.parse(
+          raw,
+        ) as SessionData;
       }
     }
     cb(null, sessions);
@@ -75,7 +83,11 @@ export class LruSessionStore extends Store {
 }
 
 export function createMemoryStore(options: MemoryOptions): SessionStoreHandle {
-  const store = new LruSessionStore(options.prefix, options.lifetime, options.maxSessions);
+  const store = new LruSessionStore(
+    options.prefix,
+    options.lifetime,
+    options.maxSessions,
+  );
   return {
     type: 'memory',
     store,

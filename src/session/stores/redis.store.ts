@@ -15,7 +15,9 @@ const MAX_RECONNECT_DELAY_MS = 2000;
  * away (no offline queue, one retry, a command timeout) and to reconnect forever, so an
  * outage costs 503s, never a growing queue or a hung request, and ends by itself.
  */
-export async function createRedisStore(options: RedisOptions): Promise<SessionStoreHandle> {
+export async function createRedisStore(
+  options: RedisOptions,
+): Promise<SessionStoreHandle> {
   const logger = new Logger('RedisSessionStore');
   const client = new Redis(options.url, {
     enableOfflineQueue: false,

@@ -1,4 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import {
+  afterEach,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  jest,
+} from '@jest/globals';
 import type { SessionData } from 'express-session';
 import { sessionTtlSeconds } from './session-ttl.js';
 
@@ -7,7 +14,9 @@ const NOW = new Date('2030-01-01T00:00:00.000Z');
 /** A session whose cookie expires `ms` milliseconds after NOW (as a Date or, after JSON, a string). */
 function expiringIn(ms: number, asString = false): Partial<SessionData> {
   const expires = new Date(NOW.getTime() + ms);
-  return { cookie: { expires: asString ? expires.toISOString() : expires } } as unknown as Partial<SessionData>;
+  return {
+    cookie: { expires: asString ? expires.toISOString() : expires },
+  } as unknown as Partial<SessionData>;
 }
 
 describe('sessionTtlSeconds', () => {
@@ -23,7 +32,9 @@ describe('sessionTtlSeconds', () => {
   });
 
   it('is the configured lifetime for a browser-session cookie (no expiry)', () => {
-    const session = { cookie: { expires: undefined } } as unknown as Partial<SessionData>;
+    const session = {
+      cookie: { expires: undefined },
+    } as unknown as Partial<SessionData>;
     expect(sessionTtlSeconds(session, 120)).toBe(120);
     expect(sessionTtlSeconds({}, 120)).toBe(120);
   });

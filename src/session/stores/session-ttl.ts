@@ -11,6 +11,8 @@ export function sessionTtlSeconds(
 ): number {
   const expires = session?.cookie?.expires;
   if (!expires) return lifetimeSeconds;
-  const remaining = Math.ceil((new Date(expires).getTime() - Date.now()) / 1000);
+  const remaining = Math.ceil(
+    (new Date(expires).getTime() - Date.now()) / 1000,
+  );
   return Math.min(remaining, lifetimeSeconds);
 }

@@ -14,9 +14,12 @@ export function sqliteFilename(url: string): string {
 }
 
 /** The SQL store, on SQLite through better-sqlite3: the embedded default that needs no server. */
-export async function createSqlStore(options: SqlOptions): Promise<SessionStoreHandle> {
+export async function createSqlStore(
+  options: SqlOptions,
+): Promise<SessionStoreHandle> {
   const filename = sqliteFilename(options.url);
-  if (filename !== ':memory:') await mkdir(dirname(filename), { recursive: true });
+  if (filename !== ':memory:')
+    await mkdir(dirname(filename), { recursive: true });
   const db = knexFactory({
     client: 'better-sqlite3',
     connection: { filename },
@@ -24,7 +27,10 @@ export async function createSqlStore(options: SqlOptions): Promise<SessionStoreH
     pool: {
       // WAL lets readers proceed during a write; busy_timeout bounds the wait for a lock held
       // by another process (better-sqlite3 is synchronous, so this is our only deadline).
-      afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
+      afterCreate: (
+        conn: SqliteConnection,
+        done: (err: Error | null, conn: unknown) => void,
+      ) => {
         try {
           conn.pragma('journal_mode = WAL');
           conn.pragma(`busy_timeout = ${options.storeTimeoutMs}`);
@@ -35,7 +41,12 @@ export async function createSqlStore(options: SqlOptions): Promise<SessionStoreH
       },
     },
   } satisfies Knex.Config);
-  const store = new KnexSessionStore(db, options.tableName, options.prefix, options.lifetime);
+  const store = new KnexSessionStore(
+    db,
+    options.tableName,
+    options.prefix,
+    options.lifetime,
+  );
   try {
     await store.createTable();
   } catch (err) {

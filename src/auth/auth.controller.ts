@@ -48,6 +48,9 @@ export class AuthController {
       return;
     }
     await this.auth.logIn(req, form.username);
+    // The old token was bound to the old session; a fresh one lets the next form post
+    // (another tab, an API client reading the cookie) go through without a page load.
+    this.csrf.token(req, res);
     res.redirect(302, LOGIN_PAGE);
   }
 

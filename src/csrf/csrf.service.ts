@@ -61,17 +61,15 @@ export class CsrfService {
   }
 
   /**
-   * The stored session's id when the request brought one (its signed cookie names the loaded
-   * id); otherwise empty, and the random half of the token cookie tells clients apart.
+   * The session's id once it holds data (so it is stored: empty sessions never are);
+   * otherwise empty, and the random half of the token cookie alone tells clients apart.
+   * Read at the end of a login too, so the token issued there is bound to the new session.
    */
   private clientIdentity(req: Request): string {
-    const cookie = (req.cookies as Record<string, string> | undefined)?.[
-      this.session.cookie.name
-    ];
-    const loaded =
-      typeof cookie === 'string' &&
-      req.sessionID !== undefined &&
-      cookie.startsWith(`s:${req.sessionID}.`);
-    return loaded ? req.sessionID : '';
+    const session = req.session as (object & { cookie?: unknown }) | undefined;
+    const holdsData =
+      session !== undefined &&
+      Object.keys(session).some((key) => key !== 'cookie');
+    return holdsData ? req.sessionID : '';
   }
 }

@@ -449,4 +449,32 @@ describe('sessionOptionsFromEnv', () => {
       expect(call).toThrow(/^REDIS_URL: /m);
     });
   });
+
+  describe('SESSION_TOUCH_AFTER', () => {
+    it('is left to the module default when unset', () => {
+      expect(sessionOptionsFromEnv(SECRET).options.touchAfter).toBeUndefined();
+    });
+
+    it.each([
+      ['0', 0],
+      ['300', 300],
+    ])('reads %p as %p seconds', (raw, expected) => {
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, SESSION_TOUCH_AFTER: raw }).options
+          .touchAfter,
+      ).toBe(expected);
+    });
+
+    it.each(['-1', 'soon', '1.5', '600'])(
+      'rejects %p (SESSION_LIFETIME 600)',
+      (raw) => {
+        expect(
+          problemAbout(
+            { ...SECRET, SESSION_LIFETIME: '600', SESSION_TOUCH_AFTER: raw },
+            'SESSION_TOUCH_AFTER',
+          ),
+        ).toMatch(/less than SESSION_LIFETIME \(600\)/);
+      },
+    );
+  });
 });

@@ -118,10 +118,24 @@ export function sessionOptionsFromEnv(env: Env): SessionEnvResult {
     );
   }
 
+  const lifetime = positiveInt('SESSION_LIFETIME', DEFAULT_LIFETIME_SECONDS);
+  const touchAfterRaw = read('SESSION_TOUCH_AFTER');
+  let touchAfter: number | undefined;
+  if (touchAfterRaw !== undefined) {
+    if (!/^\d+$/.test(touchAfterRaw) || Number(touchAfterRaw) >= lifetime) {
+      problems.push(
+        `SESSION_TOUCH_AFTER: must be a whole number of seconds less than SESSION_LIFETIME (${lifetime}), got "${touchAfterRaw}"`,
+      );
+    } else {
+      touchAfter = Number(touchAfterRaw);
+    }
+  }
+
   const common = {
     secret,
     prefix: read('SESSION_KEY_PREFIX') ?? DEFAULT_PREFIX,
-    lifetime: positiveInt('SESSION_LIFETIME', DEFAULT_LIFETIME_SECONDS),
+    lifetime,
+    touchAfter,
     permanent: bool('SESSION_PERMANENT', true),
     storeTimeoutMs: positiveInt(
       'SESSION_STORE_TIMEOUT_MS',

@@ -68,6 +68,13 @@ interface BaseSessionOptions {
    */
   storeTimeoutMs?: number;
   /**
+   * Seconds after a session was written or refreshed before a request that changes nothing
+   * refreshes its store expiry again (connect-mongo's `touchAfter`). The store entry then
+   * lives between `lifetime - touchAfter` and `lifetime` past the last request; 0 refreshes on
+   * every request. Must be less than `lifetime`. @default lifetime / 10, rounded down
+   */
+  touchAfter?: number;
+  /**
    * Routes the session middleware skips (Nest route paths), e.g. a health check that must
    * answer without loading a session. @default []
    */

@@ -33,6 +33,7 @@ describe('validateSessionOptions', () => {
         lifetime: 2_678_400,
         permanent: true,
         storeTimeoutMs: 1000,
+        touchAfter: 267_840,
         excludeRoutes: [],
         maxSessions: 10_000,
       });
@@ -77,6 +78,7 @@ describe('validateSessionOptions', () => {
         lifetime: 60,
         permanent: false,
         storeTimeoutMs: 50,
+        touchAfter: 5,
         excludeRoutes: ['health'],
         maxSessions: 5,
       });
@@ -94,6 +96,7 @@ describe('validateSessionOptions', () => {
         lifetime: 60,
         permanent: false,
         storeTimeoutMs: 50,
+        touchAfter: 5,
         excludeRoutes: ['health'],
         maxSessions: 5,
       });
@@ -320,5 +323,23 @@ describe('validateSessionOptions', () => {
       'cookie.sameSite',
       'url',
     ]);
+  });
+
+  describe('touchAfter', () => {
+    it('defaults to a tenth of the lifetime, rounded down', () => {
+      expect(
+        validateSessionOptions({ type: 'memory', secret: 's', lifetime: 95 })
+          .touchAfter,
+      ).toBe(9);
+    });
+
+    it.each([-1, 1.5, 60, 61])(
+      'rejects %p with a lifetime of 60',
+      (touchAfter) => {
+        expect(
+          problemsOf({ type: 'memory', secret: 's', lifetime: 60, touchAfter }),
+        ).toEqual([expect.stringMatching(/^touchAfter: /)]);
+      },
+    );
   });
 });

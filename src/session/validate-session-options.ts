@@ -53,6 +53,18 @@ export function validateSessionOptions(
       `storeTimeoutMs: must be a positive integer, got ${String(storeTimeoutMs)}`,
     );
   }
+  const touchAfter =
+    options.touchAfter ??
+    Math.floor((isPositiveInteger(lifetime) ? lifetime : 0) / 10);
+  if (
+    !Number.isSafeInteger(touchAfter) ||
+    touchAfter < 0 ||
+    (isPositiveInteger(lifetime) && touchAfter >= lifetime)
+  ) {
+    problems.push(
+      `touchAfter: must be a whole number of seconds from 0 to less than lifetime, got ${String(touchAfter)}`,
+    );
+  }
   // `??` per field, not a spread: a field given as undefined must still get its default.
   const given = options.cookie ?? {};
   const cookie = {
@@ -111,6 +123,7 @@ export function validateSessionOptions(
     lifetime,
     permanent: options.permanent ?? true,
     storeTimeoutMs,
+    touchAfter,
     excludeRoutes: options.excludeRoutes ?? [],
   };
   switch (options.type) {

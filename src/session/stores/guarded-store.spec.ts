@@ -10,6 +10,7 @@ import { Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
 import { StoreUnavailableError } from '../store-unavailable.error.js';
 import { GuardedStore, pingWithin } from './guarded-store.js';
+import { TouchThrottle } from './touch-throttle.js';
 
 type Callback<T = unknown> = (err?: unknown, value?: T) => void;
 
@@ -441,5 +442,81 @@ describe('pingWithin', () => {
     await expect(result).rejects.toBeInstanceOf(StoreUnavailableError);
     await sleep(TIMEOUT_MS + 40);
     await expect(result).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+describe('GuardedStore with a TouchThrottle', () => {
+  /** An inner store that counts touches and serves one stored session. */
+  class CountingStore extends Store {
+    touches = 0;
+    constructor(private readonly stored: SessionData | null) {
+      super();
+    }
+    get(
+      _sid: string,
+      cb: (err: unknown, session?: SessionData | null) => void,
+    ): void {
+      cb(
+        null,
+        this.stored === null
+          ? null
+          : (JSON.parse(JSON.stringify(this.stored)) as SessionData),
+      );
+    }
+    set(
+      _sid: string,
+      _session: SessionData,
+      cb?: (err?: unknown) => void,
+    ): void {
+      cb?.();
+    }
+    destroy(_sid: string, cb?: (err?: unknown) => void): void {
+      cb?.();
+    }
+    touch(_sid: string, _session: SessionData, cb?: () => void): void {
+      this.touches++;
+      cb?.();
+    }
+  }
+
+  const call = (fn: (done: (err?: unknown) => void) => void) =>
+    new Promise<void>((resolve, reject) =>
+      fn((err) => (err ? reject(err as Error) : resolve())),
+    );
+
+  it('skips the touch of a session written within touchAfter', async () => {
+    const inner = new CountingStore({
+      cookie: {
+        originalMaxAge: 3_600_000,
+        expires: new Date(Date.now() + 3_600_000 - 1000),
+      },
+    } as unknown as SessionData);
+    const store = new GuardedStore(inner, 1000, new TouchThrottle(60_000));
+    await call((done) => store.get('a', done));
+    await call((done) => store.touch('a', {} as SessionData, done));
+    expect(inner.touches).toBe(0);
+  });
+
+  it('touches once the session was written longer than touchAfter ago, then not again', async () => {
+    const inner = new CountingStore({
+      cookie: {
+        originalMaxAge: 3_600_000,
+        expires: new Date(Date.now() + 3_600_000 - 120_000),
+      },
+    } as unknown as SessionData);
+    const store = new GuardedStore(inner, 1000, new TouchThrottle(60_000));
+    await call((done) => store.get('a', done));
+    await call((done) => store.touch('a', {} as SessionData, done));
+    await call((done) => store.get('a', done));
+    await call((done) => store.touch('a', {} as SessionData, done));
+    expect(inner.touches).toBe(1);
+  });
+
+  it('touches every time without a throttle', async () => {
+    const inner = new CountingStore(null);
+    const store = new GuardedStore(inner, 1000);
+    await call((done) => store.touch('a', {} as SessionData, done));
+    await call((done) => store.touch('a', {} as SessionData, done));
+    expect(inner.touches).toBe(2);
   });
 });

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
 import { StoreUnavailableError } from '../store-unavailable.error.js';
+import { TouchThrottle } from './touch-throttle.js';
 
 type Callback<T = unknown> = (err?: unknown, value?: T) => void;
 
@@ -22,37 +23,58 @@ export class GuardedStore extends Store {
   constructor(
     private readonly inner: Store,
     private readonly timeoutMs: number,
+    /** Skips touches that are not due yet; by default every touch goes through. */
+    private readonly throttle = new TouchThrottle(0),
   ) {
     super();
   }
 
   get(sid: string, cb: Callback<SessionData | null>): void {
-    this.guard('get', (done) => this.inner.get(sid, done), cb);
+    this.guard(
+      'get',
+      (done) => this.inner.get(sid, done),
+      (err?: unknown, session?: SessionData | null) => {
+        if (!err) this.throttle.loaded(sid, session);
+        cb(err, session);
+      },
+    );
   }
 
   set(sid: string, session: SessionData, cb?: Callback): void {
-    const json = JSON.stringify(session);
+    const json = contentOf(session);
     if (this.stored.get(session) === sid + json) return void cb?.();
     this.guard(
       'set',
       (done) => this.inner.set(sid, session, done),
       (err?: unknown) => {
         // After a failure the store may hold either version, so the next write must go through.
-        if (err) this.stored.delete(session);
-        else this.stored.set(session, sid + json);
+        if (err) {
+          this.stored.delete(session);
+        } else {
+          this.stored.set(session, sid + json);
+          this.throttle.refreshed(sid);
+        }
         cb?.(err);
       },
     );
   }
 
   destroy(sid: string, cb?: Callback): void {
+    this.throttle.forget(sid);
     this.guard('destroy', (done) => this.inner.destroy(sid, done), cb);
   }
 
   touch(sid: string, session: SessionData, cb?: Callback): void {
     const touch = this.inner.touch?.bind(this.inner);
-    if (!touch) return cb?.();
-    this.guard('touch', (done) => touch(sid, session, done), cb);
+    if (!touch || !this.throttle.isDue(sid)) return cb?.();
+    this.guard(
+      'touch',
+      (done) => touch(sid, session, done),
+      (err?: unknown) => {
+        if (!err) this.throttle.refreshed(sid);
+        cb?.(err);
+      },
+    );
   }
 
   all(
@@ -146,4 +168,16 @@ export function pingWithin(
       },
     );
   });
+}
+
+/**
+ * The session as stored, minus the cookie's expiry: express-session touches the cookie (moving
+ * `expires` by the milliseconds the request took) between a handler's save and its own.
+ */
+function contentOf(session: SessionData): string {
+  return JSON.stringify(session, (key, value: unknown) =>
+    key === 'cookie' && typeof value === 'object' && value !== null
+      ? { ...value, expires: undefined }
+      : value,
+  );
 }

@@ -4,11 +4,13 @@ import { createMemoryStore } from './memory.store.js';
 import { createRedisStore } from './redis.store.js';
 import { createSqlStore } from './sql.store.js';
 import type { SessionStoreHandle } from './store-handle.js';
+import { TouchThrottle } from './touch-throttle.js';
 
 export type { SessionStoreHandle } from './store-handle.js';
 
 /**
- * Builds the store for `options.type`, then bounds every call by `storeTimeoutMs`.
+ * Builds the store for `options.type`, then bounds every call by `storeTimeoutMs` and
+ * refreshes unchanged sessions only every `touchAfter` seconds.
  * Adding a store type is adding a file and a case here.
  */
 export async function createStore(
@@ -17,7 +19,11 @@ export async function createStore(
   const handle = await createRawStore(options);
   return {
     ...handle,
-    store: new GuardedStore(handle.store, options.storeTimeoutMs),
+    store: new GuardedStore(
+      handle.store,
+      options.storeTimeoutMs,
+      new TouchThrottle(options.touchAfter * 1000),
+    ),
     ping: () => pingWithin(handle.ping, options.storeTimeoutMs),
   };
 }

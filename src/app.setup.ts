@@ -23,6 +23,8 @@ export async function setupApp(
   const secure = config.session.cookie?.secure ?? false;
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  // Pages carry per-visitor CSRF tokens: a validator hash of each body buys no cache hits.
+  app.set('etag', false);
   app.use(
     helmet({
       // Over plain HTTP (development) these would send the browser to an https:// that is not there.

@@ -24,6 +24,8 @@ async function bootstrap(): Promise<void> {
     AppModule.forRoot(config),
     {
       abortOnError: false,
+      // setupApp registers the parsers with our limits; Nest's defaults would parse twice.
+      bodyParser: false,
     },
   );
   await setupApp(app, config);

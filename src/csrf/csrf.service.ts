@@ -10,6 +10,9 @@ import {
 /** Form field that carries the token. */
 export const CSRF_FIELD = '_csrf';
 
+const REUSE_PROBE = Symbol('csrf reuse probe');
+type ProbedRequest = Request & { [REUSE_PROBE]?: string };
+
 /**
  * Signed double-submit CSRF tokens (csrf-csrf): the token lives in a cookie and in the form,
  * and is an HMAC over a random value and the client's session id, so anonymous visitors cost
@@ -41,6 +44,8 @@ export class CsrfService {
         path: '/',
       },
       getCsrfTokenFromRequest: (req) => {
+        const probe = (req as ProbedRequest)[REUSE_PROBE];
+        if (probe !== undefined) return probe;
         const fromBody = (req.body as Record<string, unknown> | undefined)?.[
           CSRF_FIELD
         ];
@@ -51,9 +56,24 @@ export class CsrfService {
     });
   }
 
-  /** Returns the token for a form and (re)sets its cookie. */
+  /**
+   * The token for a form. The token cookie already held is reused while it is still valid for
+   * this client, without sending it again; otherwise a new one is issued and set.
+   */
   token(req: Request, res: Response): string {
-    return this.csrf.generateCsrfToken(req, res);
+    const held = (req.cookies as Record<string, unknown> | undefined)?.[
+      this.cookieName
+    ];
+    if (typeof held === 'string' && held !== '') {
+      // csrf-csrf checks a token against the cookie; offering the cookie itself as the token
+      // asks whether the cookie is intact and bound to this client.
+      const probed = req as ProbedRequest;
+      probed[REUSE_PROBE] = held;
+      const valid = this.csrf.validateRequest(req);
+      delete probed[REUSE_PROBE];
+      if (valid) return held;
+    }
+    return this.csrf.generateCsrfToken(req, res, { overwrite: true });
   }
 
   isValid(req: Request): boolean {

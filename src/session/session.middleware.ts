@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import session, { type Store } from 'express-session';
+import { createSessionIdGenerator } from './session-id.js';
 import type { ResolvedSessionOptions } from './session.options.js';
 
 /**
@@ -13,6 +14,7 @@ export function createSessionMiddleware(
   const { cookie } = options;
   return session({
     store,
+    genid: createSessionIdGenerator(),
     name: cookie.name,
     secret: options.secret,
     resave: false,

@@ -29,6 +29,7 @@ export async function createTestApp(env: Env): Promise<TestApp> {
   }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     logger: ['error'],
+    bodyParser: false,
   });
   await setupApp(app, config);
   await app.init();

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { COOKIE_ROUTES } from './cookie/cookie.routes.js';
 import {
   InvalidConfigError,
   sessionOptionsFromEnv,
@@ -54,7 +55,12 @@ export function appConfigFromEnv(env: Env): AppConfig {
     port,
     trustProxy,
     production: env.NODE_ENV === 'production',
-    session: { ...session, excludeRoutes: ['health'] },
+    // Routes that never use the session skip it: health checks must answer while the store is
+    // down, and the cookie demo only deals in browser cookies.
+    session: {
+      ...session,
+      excludeRoutes: ['health', ...Object.values(COOKIE_ROUTES)],
+    },
     warnings,
   };
 }

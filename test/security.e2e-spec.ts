@@ -131,6 +131,25 @@ describe('safety defaults', () => {
     expect(Math.abs(expires - (Date.now() + 3600 * 1000))).toBeLessThan(5000);
   });
 
+  it('runs the same login flow with the session layer on every request (SESSION_SKIP_ANONYMOUS_READS=false)', async () => {
+    const t = await start({
+      SESSION_TYPE: 'memory',
+      SESSION_SKIP_ANONYMOUS_READS: 'false',
+    });
+    const agent = request.agent(t.server);
+    const anonymous = await agent.get('/login/').expect(200);
+    expect(setCookie(anonymous, 'session')).toBeUndefined();
+    await logIn(agent, 'alice');
+    expect(greeting((await agent.get('/login/')).text)).toBe('alice');
+    const token = await csrfTokenFrom(agent);
+    await agent
+      .post('/logout/')
+      .type('form')
+      .send({ _csrf: token })
+      .expect(302);
+    expect(greeting((await agent.get('/login/')).text)).toBe('');
+  });
+
   it('answers unknown routes 404 in the layout, or as JSON when asked', async () => {
     const t = await start({ SESSION_TYPE: 'memory' });
     const html = await request(t.server)

@@ -19,10 +19,11 @@ import {
   cookieValue,
   type CookieQuery,
 } from './cookie.query.js';
+import { COOKIE_ROUTES } from './cookie.routes.js';
 
 /**
  * The guide's cookie demo: set, read and delete a plain cookie through the response.
- * These cookies live only in the browser; nothing reaches the session store.
+ * These cookies live only in the browser, and the session layer skips these routes.
  */
 @Controller()
 export class CookieController {
@@ -35,7 +36,7 @@ export class CookieController {
     this.reserved = [session.cookie.name, csrf.cookieName];
   }
 
-  @Get('setcookie')
+  @Get(COOKIE_ROUTES.set)
   @Render('cookie/index')
   set(@Query() query: CookieQuery, @Res({ passthrough: true }) res: Response) {
     const key = cookieKey(query, this.reserved);
@@ -49,7 +50,7 @@ export class CookieController {
     return { title: 'Set cookie', action: 'set', key, value, maxAge };
   }
 
-  @Get('getcookie')
+  @Get(COOKIE_ROUTES.get)
   @Render('cookie/index')
   get(@Query() query: CookieQuery, @Req() req: Request) {
     const key = cookieKey(query, this.reserved);
@@ -63,7 +64,7 @@ export class CookieController {
     };
   }
 
-  @Get('delcookie')
+  @Get(COOKIE_ROUTES.delete)
   @Render('cookie/index')
   delete(
     @Query() query: CookieQuery,

@@ -36,6 +36,7 @@ describe('sessionOptionsFromEnv', () => {
         prefix: 'session:',
         lifetime: 2_678_400,
         permanent: true,
+        skipAnonymousReads: true,
         storeTimeoutMs: 1000,
         cookie: { name: 'session', secure: false, sameSite: 'lax' },
       });
@@ -476,5 +477,27 @@ describe('sessionOptionsFromEnv', () => {
         ).toMatch(/less than SESSION_LIFETIME \(600\)/);
       },
     );
+  });
+
+  describe('SESSION_SKIP_ANONYMOUS_READS', () => {
+    it.each([
+      ['false', false],
+      ['0', false],
+      ['true', true],
+    ])('reads %p as %p', (raw, expected) => {
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, SESSION_SKIP_ANONYMOUS_READS: raw })
+          .options.skipAnonymousReads,
+      ).toBe(expected);
+    });
+
+    it('rejects a value that is not a boolean, naming the variable', () => {
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_SKIP_ANONYMOUS_READS: 'maybe' },
+          'SESSION_SKIP_ANONYMOUS_READS',
+        ),
+      ).toMatch(/must be true or false/);
+    });
   });
 });

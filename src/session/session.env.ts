@@ -137,6 +137,7 @@ export function sessionOptionsFromEnv(env: Env): SessionEnvResult {
     lifetime,
     touchAfter,
     permanent: bool('SESSION_PERMANENT', true),
+    skipAnonymousReads: bool('SESSION_SKIP_ANONYMOUS_READS', true),
     storeTimeoutMs: positiveInt(
       'SESSION_STORE_TIMEOUT_MS',
       DEFAULT_STORE_TIMEOUT_MS,

@@ -11,6 +11,33 @@ export function createSessionMiddleware(
   options: ResolvedSessionOptions,
   store: Store,
 ): RequestHandler {
+  const handler = expressSession(options, store);
+  if (!options.skipAnonymousReads) return handler;
+  const hasSessionCookie = cookieDetector(options.cookie.name);
+  return (req, res, next) => {
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    if (read && !hasSessionCookie(req.headers.cookie)) {
+      next();
+      return;
+    }
+    handler(req, res, next);
+  };
+}
+
+/** Whether a Cookie header carries a cookie called `name` (a quick scan, not a full parse). */
+export function cookieDetector(
+  name: string,
+): (header: string | undefined) => boolean {
+  const pattern = new RegExp(
+    `(?:^|;)\\s*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}=`,
+  );
+  return (header) => header !== undefined && pattern.test(header);
+}
+
+function expressSession(
+  options: ResolvedSessionOptions,
+  store: Store,
+): RequestHandler {
   const { cookie } = options;
   return session({
     store,
@@ -19,8 +46,8 @@ export function createSessionMiddleware(
     secret: options.secret,
     resave: false,
     saveUninitialized: false,
-    // Each answer to a stored session re-sends the cookie and refreshes the store TTL, so
-    // both expire `lifetime` after the last visit (Flask's SESSION_REFRESH_EACH_REQUEST).
+    // Each answer to a stored session re-sends the cookie with a fresh expiry (Flask's
+    // SESSION_REFRESH_EACH_REQUEST); the store TTL follows within `touchAfter`.
     rolling: true,
     // Never delete a stored session because a handler dropped req.session.
     unset: 'keep',

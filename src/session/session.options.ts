@@ -79,6 +79,13 @@ interface BaseSessionOptions {
    * answer without loading a session. @default []
    */
   excludeRoutes?: string[];
+  /**
+   * Let GET and HEAD requests that carry no session cookie skip the session layer entirely:
+   * `req.session` is undefined there, and no session object, id or hash is made. Anonymous
+   * page views are then as cheap as without sessions; handlers must read `req.session?.x` and
+   * may only write to a session on other methods or once one exists. @default false
+   */
+  skipAnonymousReads?: boolean;
 }
 
 export interface RedisSessionOptions extends BaseSessionOptions {

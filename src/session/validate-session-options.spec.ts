@@ -35,6 +35,7 @@ describe('validateSessionOptions', () => {
         storeTimeoutMs: 1000,
         touchAfter: 267_840,
         excludeRoutes: [],
+        skipAnonymousReads: false,
         maxSessions: 10_000,
       });
     });
@@ -80,6 +81,7 @@ describe('validateSessionOptions', () => {
         storeTimeoutMs: 50,
         touchAfter: 5,
         excludeRoutes: ['health'],
+        skipAnonymousReads: true,
         maxSessions: 5,
       });
       expect(resolved).toEqual({
@@ -98,6 +100,7 @@ describe('validateSessionOptions', () => {
         storeTimeoutMs: 50,
         touchAfter: 5,
         excludeRoutes: ['health'],
+        skipAnonymousReads: true,
         maxSessions: 5,
       });
     });

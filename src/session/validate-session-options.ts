@@ -125,6 +125,7 @@ export function validateSessionOptions(
     storeTimeoutMs,
     touchAfter,
     excludeRoutes: options.excludeRoutes ?? [],
+    skipAnonymousReads: options.skipAnonymousReads ?? false,
   };
   switch (options.type) {
     case 'redis':

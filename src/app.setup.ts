@@ -1,10 +1,19 @@
 import { fileURLToPath } from 'node:url';
+import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
 import hbs from 'hbs';
 import helmet from 'helmet';
 import type { AppConfig } from './app.config.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
+
+/**
+ * Options every creation of the app passes (main.ts and the e2e tests): setupApp registers the
+ * body parsers with our limits, so Nest's default parsers would only parse a second time.
+ */
+export const APP_OPTIONS = {
+  bodyParser: false,
+} satisfies NestApplicationOptions;
 
 /** Largest request body accepted; beyond it the answer is 413. */
 export const BODY_LIMIT = '100kb';

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { appConfigFromEnv, type AppConfig } from './app.config.js';
 import { AppModule } from './app.module.js';
-import { setupApp } from './app.setup.js';
+import { APP_OPTIONS, setupApp } from './app.setup.js';
 import { InvalidConfigError } from './session/index.js';
 
 async function bootstrap(): Promise<void> {
@@ -22,11 +22,7 @@ async function bootstrap(): Promise<void> {
 
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config),
-    {
-      abortOnError: false,
-      // setupApp registers the parsers with our limits; Nest's defaults would parse twice.
-      bodyParser: false,
-    },
+    { ...APP_OPTIONS, abortOnError: false },
   );
   await setupApp(app, config);
   app.enableShutdownHooks();

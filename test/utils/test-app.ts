@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import type { Server } from 'node:http';
 import { appConfigFromEnv, type AppConfig } from '../../src/app.config.js';
 import { AppModule } from '../../src/app.module.js';
-import { setupApp } from '../../src/app.setup.js';
+import { APP_OPTIONS, setupApp } from '../../src/app.setup.js';
 import {
   SESSION_STORE,
   type Env,
@@ -28,8 +28,8 @@ export async function createTestApp(env: Env): Promise<TestApp> {
     imports: [AppModule.forRoot(config)],
   }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
+    ...APP_OPTIONS,
     logger: ['error'],
-    bodyParser: false,
   });
   await setupApp(app, config);
   await app.init();

@@ -7,6 +7,6 @@ module.exports = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  collectCoverageFrom: ['**/*.ts', '!**/*.spec.ts', '!main.ts'],
+  collectCoverageFrom: ['**/*.ts', '!**/*.spec.ts', '!**/*.fixtures.ts', '!main.ts'],
   coverageDirectory: '../coverage',
 };

@@ -10,6 +10,7 @@ import { Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
 import { StoreUnavailableError } from '../store-unavailable.error.js';
 import { GuardedStore, pingWithin } from './guarded-store.js';
+import { call, sleep } from './store.fixtures.js';
 import { TouchThrottle } from './touch-throttle.js';
 
 type Callback<T = unknown> = (err?: unknown, value?: T) => void;
@@ -78,9 +79,6 @@ function outcome<T>(
     start((err, value) => resolve({ err, value })),
   );
 }
-
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function session(data: Record<string, unknown> = {}): SessionData {
   return {
@@ -478,11 +476,6 @@ describe('GuardedStore with a TouchThrottle', () => {
       cb?.();
     }
   }
-
-  const call = (fn: (done: (err?: unknown) => void) => void) =>
-    new Promise<void>((resolve, reject) =>
-      fn((err) => (err ? reject(err as Error) : resolve())),
-    );
 
   it('skips the touch of a session written within touchAfter', async () => {
     const inner = new CountingStore({

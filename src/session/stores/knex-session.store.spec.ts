@@ -1,9 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { SessionData } from 'express-session';
 import knex, { type Knex } from 'knex';
 import { KnexSessionStore } from './knex-session.store.js';
-
-type Callback<T = unknown> = (err?: unknown, value?: T) => void;
+import { call, session, expiringSession } from './store.fixtures.js';
 
 interface Row {
   sid: string;
@@ -13,33 +11,6 @@ interface Row {
 
 const TABLE = 'sessions';
 const LIFETIME = 3600;
-
-/** Runs a callback-style store call; resolves with its value or rejects with its error. */
-function call<T>(start: (cb: Callback<T>) => void): Promise<T | undefined> {
-  return new Promise((resolve, reject) =>
-    start((err, value) => (err ? reject(err) : resolve(value))),
-  );
-}
-
-/** A session whose cookie has no expiry (browser-session cookie), plus `data`. */
-function session(data: Record<string, unknown> = {}): SessionData {
-  return {
-    cookie: { originalMaxAge: null, path: '/', httpOnly: true },
-    ...data,
-  } as unknown as SessionData;
-}
-
-/** A session whose cookie expires `ms` from now. */
-function expiringSession(
-  ms: number,
-  data: Record<string, unknown> = {},
-): SessionData {
-  const expires = new Date(Date.now() + ms).toISOString();
-  return {
-    cookie: { originalMaxAge: ms, expires, path: '/', httpOnly: true },
-    ...data,
-  } as unknown as SessionData;
-}
 
 describe('KnexSessionStore', () => {
   let db: Knex;

@@ -2,38 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
 import { validateSessionOptions } from '../validate-session-options.js';
 import { createMemoryStore, LruSessionStore } from './memory.store.js';
-
-type Callback<T = unknown> = (err?: unknown, value?: T) => void;
-
-/** Runs a callback-style store call; resolves with its value or rejects with its error. */
-function call<T>(start: (cb: Callback<T>) => void): Promise<T | undefined> {
-  return new Promise((resolve, reject) =>
-    start((err, value) => (err ? reject(err) : resolve(value))),
-  );
-}
-
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** A session whose cookie has no expiry (browser-session cookie), plus `data`. */
-function session(data: Record<string, unknown> = {}): SessionData {
-  return {
-    cookie: { originalMaxAge: null, path: '/', httpOnly: true },
-    ...data,
-  } as unknown as SessionData;
-}
-
-/** A session whose cookie expires `ms` from now. */
-function expiringSession(
-  ms: number,
-  data: Record<string, unknown> = {},
-): SessionData {
-  const expires = new Date(Date.now() + ms).toISOString();
-  return {
-    cookie: { originalMaxAge: ms, expires, path: '/', httpOnly: true },
-    ...data,
-  } as unknown as SessionData;
-}
+import { call, sleep, session, expiringSession } from './store.fixtures.js';
 
 const LIFETIME = 3600;
 

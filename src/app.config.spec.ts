@@ -162,10 +162,12 @@ describe('appConfigFromEnv', () => {
 
     it('reports session problems alone when PORT is fine', () => {
       expect(() =>
-        appConfigFromEnv({ ...SECRET, SESSION_TYPE: 'mongodb' }),
-      ).toThrow(
-        /^Invalid configuration:\nSESSION_TYPE: "mongodb" is not available/,
-      );
+        appConfigFromEnv({
+          ...SECRET,
+          SESSION_TYPE: 'mongodb',
+          MONGODB_URL: 'x',
+        }),
+      ).toThrow(/^Invalid configuration:\nMONGODB_URL: must be a mongodb: /);
     });
   });
 });

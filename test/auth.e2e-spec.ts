@@ -9,7 +9,11 @@ import {
   sessionIdOf,
   setCookie,
 } from './utils/session-http.js';
-import { storeCases } from './utils/store-cases.js';
+import {
+  describeEachStore,
+  uniquePrefix,
+  type StoreSetup,
+} from './utils/store-cases.js';
 import type { StoreProbe } from './utils/store-probes.js';
 
 const LIFETIME = 600;
@@ -23,21 +27,26 @@ function signedCookie(sid: string, secret = TEST_SECRET): string {
   return `session=${encodeURIComponent(`s:${sid}.${signature}`)}`;
 }
 
-describe.each(storeCases())('login flow on the $type store', (store) => {
+describeEachStore('login flow on the store:', (store) => {
+  const prefix = uniquePrefix();
+  let setup: StoreSetup;
   let t: TestApp;
   let probe: StoreProbe;
 
   beforeAll(async () => {
+    setup = await store.setUp();
     t = await createTestApp({
-      ...store.env,
+      ...setup.env,
+      SESSION_KEY_PREFIX: prefix,
       SESSION_LIFETIME: String(LIFETIME),
     });
-    probe = store.probe(() => t.store);
+    probe = setup.probe(prefix, () => t.store);
   });
 
   afterAll(async () => {
     await probe?.close();
     await t?.close();
+    await setup?.tearDown();
   });
 
   it('GET /login/ shows an empty greeting, the form and a CSRF field, and stores nothing', async () => {
@@ -70,9 +79,9 @@ describe.each(storeCases())('login flow on the $type store', (store) => {
       5000,
     );
 
-    const stored = await probe.read(store.prefix + sid);
+    const stored = await probe.read(prefix + sid);
     expect(stored).toMatchObject({ username: 'alice' });
-    const ttl = await probe.ttlSeconds(store.prefix + sid);
+    const ttl = await probe.ttlSeconds(prefix + sid);
     expect(ttl).toBeGreaterThan(LIFETIME - 5);
     expect(ttl).toBeLessThanOrEqual(LIFETIME);
 
@@ -85,8 +94,8 @@ describe.each(storeCases())('login flow on the $type store', (store) => {
     const first = sessionIdOf(await logIn(agent, 'bob'))!;
     const second = sessionIdOf(await logIn(agent, 'carol'))!;
     expect(second).not.toBe(first);
-    expect(await probe.read(store.prefix + first)).toBeNull();
-    expect(await probe.read(store.prefix + second)).toMatchObject({
+    expect(await probe.read(prefix + first)).toBeNull();
+    expect(await probe.read(prefix + second)).toMatchObject({
       username: 'carol',
     });
   });
@@ -97,7 +106,7 @@ describe.each(storeCases())('login flow on the $type store', (store) => {
     victim.jar.setCookie(`${signedCookie(planted)}; Path=/`, '127.0.0.1', '/');
     const res = await logIn(victim, 'dave');
     expect(sessionIdOf(res)).not.toBe(planted);
-    expect(await probe.read(store.prefix + planted)).toBeNull();
+    expect(await probe.read(prefix + planted)).toBeNull();
   });
 
   it('escapes the user name in the page', async () => {
@@ -194,7 +203,7 @@ describe.each(storeCases())('login flow on the $type store', (store) => {
     expect(setCookie(res, 'session')).toMatch(
       /Expires=Thu, 01 Jan 1970 00:00:00 GMT/,
     );
-    expect(await probe.read(store.prefix + sid)).toBeNull();
+    expect(await probe.read(prefix + sid)).toBeNull();
     expect(greeting((await agent.get('/login/')).text)).toBe('');
   });
 
@@ -207,7 +216,7 @@ describe.each(storeCases())('login flow on the $type store', (store) => {
       .type('form')
       .send({ _csrf: 'nope' })
       .expect(403);
-    expect(await probe.read(store.prefix + sid)).toMatchObject({
+    expect(await probe.read(prefix + sid)).toMatchObject({
       username: 'heidi',
     });
   });

@@ -10,4 +10,5 @@ module.exports = {
   transform,
   moduleNameMapper,
   testTimeout: 30000,
+  reporters: ['default', '<rootDir>/test/conformance-summary.reporter.cjs'],
 };

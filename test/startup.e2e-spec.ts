@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { freePort } from './utils/free-port.js';
+import { describeEachStore, uniquePrefix } from './utils/store-cases.js';
 
 /** The built app, as `npm run start:prod` runs it (`npm run test:e2e` builds it first). */
 const MAIN = resolve('dist/main.js');
@@ -92,9 +93,29 @@ describe('starting the app', () => {
   it.each([
     ['an unknown SESSION_TYPE', { SESSION_TYPE: 'cassandra' }, 'SESSION_TYPE'],
     [
-      'a store type not built yet',
-      { SESSION_TYPE: 'memcached' },
-      'SESSION_TYPE',
+      'a MEMCACHED_SERVERS entry without a port',
+      { SESSION_TYPE: 'memcached', MEMCACHED_SERVERS: '127.0.0.1' },
+      'MEMCACHED_SERVERS',
+    ],
+    [
+      'a malformed MONGODB_URL',
+      { SESSION_TYPE: 'mongodb', MONGODB_URL: 'http://x' },
+      'MONGODB_URL',
+    ],
+    [
+      'an unknown SESSION_SERIALIZATION_FORMAT',
+      { SESSION_SERIALIZATION_FORMAT: 'pickle' },
+      'SESSION_SERIALIZATION_FORMAT',
+    ],
+    [
+      'a bad SESSION_CLEANUP_INTERVAL',
+      { SESSION_CLEANUP_INTERVAL: 'hourly' },
+      'SESSION_CLEANUP_INTERVAL',
+    ],
+    [
+      'a schema on SQLite',
+      { SESSION_SQL_SCHEMA: 'auth' },
+      'SESSION_SQL_SCHEMA',
     ],
     [
       'a malformed REDIS_URL',
@@ -195,5 +216,58 @@ describe('starting the app', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+/** The demo login over real HTTP, cookies carried by hand as a browser would. */
+async function logInOverHttp(port: number, username: string): Promise<string> {
+  const base = `http://127.0.0.1:${port}`;
+  const jar = new Map<string, string>();
+  const keep = (res: Response) => {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const at = pair.indexOf('=');
+      jar.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+  };
+  const cookie = () =>
+    [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  const form = await fetch(`${base}/login/`);
+  keep(form);
+  const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1];
+  const post = await fetch(`${base}/login/`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: cookie(),
+    },
+    body: new URLSearchParams({ username, _csrf: token }).toString(),
+  });
+  expect(post.status).toBe(302);
+  expect(post.headers.get('location')).toBe('/login/');
+  keep(post);
+  const page = await fetch(`${base}/login/`, { headers: { cookie: cookie() } });
+  return /<h3>欢迎:(.*?)<\/h3>/.exec(await page.text())?.[1] ?? '';
+}
+
+describeEachStore('npm start with SESSION_TYPE of the store:', (store) => {
+  it('serves the demo login end to end', async () => {
+    const setup = await store.setUp();
+    const server = await startServer({
+      ...setup.env,
+      SESSION_KEY_PREFIX: uniquePrefix(),
+    });
+    try {
+      expect(await server.health.json()).toEqual({
+        status: 'ok',
+        store: { type: store.type, ok: true },
+      });
+      expect(await logInOverHttp(server.port, '小明')).toBe('小明');
+    } finally {
+      await server.stop();
+      await setup.tearDown();
+    }
+    expect(server.stderr()).toBe('');
   });
 });

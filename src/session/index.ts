@@ -8,4 +8,5 @@ export * from './session.options.js';
 export { sessionOptionsFromEnv, type Env } from './session.env.js';
 export { InvalidConfigError } from './invalid-config.error.js';
 export { StoreUnavailableError } from './store-unavailable.error.js';
+export { SessionTooLargeError } from './session-too-large.error.js';
 export type { SessionStoreHandle } from './stores/index.js';

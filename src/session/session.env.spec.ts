@@ -38,6 +38,7 @@ describe('sessionOptionsFromEnv', () => {
         permanent: true,
         skipAnonymousReads: true,
         storeTimeoutMs: 1000,
+        serialization: 'json',
         cookie: { name: 'session', secure: false, sameSite: 'lax' },
       });
     });
@@ -146,27 +147,175 @@ describe('sessionOptionsFromEnv', () => {
       });
     });
 
-    it('maps cachelib to filesystem, which is not available yet', () => {
+    it('maps cachelib to filesystem, with SESSION_FILE_DIR', () => {
       expect(
-        problemAbout({ ...SECRET, SESSION_TYPE: 'cachelib' }, 'SESSION_TYPE'),
-      ).toMatch(
-        /"cachelib" \(filesystem\) is not available in this version yet/,
-      );
-      expect(
-        problemAbout({ ...SECRET, SESSION_TYPE: 'filesystem' }, 'SESSION_TYPE'),
-      ).toMatch(/"filesystem" is not available/);
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_TYPE: 'cachelib',
+          SESSION_FILE_DIR: '/srv/sessions',
+        }).options,
+      ).toMatchObject({ type: 'filesystem', directory: '/srv/sessions' });
     });
 
-    it.each(['memcached', 'mongodb'])(
-      'says %p is not available yet, listing what is',
-      (raw) => {
+    it('leaves the filesystem directory to its default when unset', () => {
+      const { options } = sessionOptionsFromEnv({
+        ...SECRET,
+        SESSION_TYPE: 'filesystem',
+      });
+      expect(options).toMatchObject({ type: 'filesystem' });
+      expect((options as { directory?: string }).directory).toBeUndefined();
+    });
+
+    it('spreads memcached over MEMCACHED_SERVERS, 127.0.0.1:11211 by default', () => {
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, SESSION_TYPE: 'memcached' }).options,
+      ).toMatchObject({ type: 'memcached', servers: ['127.0.0.1:11211'] });
+      expect(
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_TYPE: 'memcached',
+          MEMCACHED_SERVERS: ' 10.0.0.1:11211 , cache-2:11212,',
+        }).options,
+      ).toMatchObject({ servers: ['10.0.0.1:11211', 'cache-2:11212'] });
+    });
+
+    it.each(['10.0.0.1', 'host:0', 'host:99999', 'a b:1'])(
+      'rejects the memcached server %p',
+      (server) => {
         expect(
-          problemAbout({ ...SECRET, SESSION_TYPE: raw }, 'SESSION_TYPE'),
-        ).toBe(
-          `SESSION_TYPE: "${raw}" is not available in this version yet (available: redis, sql, memory)`,
-        );
+          problemAbout(
+            { ...SECRET, SESSION_TYPE: 'memcached', MEMCACHED_SERVERS: server },
+            'MEMCACHED_SERVERS',
+          ),
+        ).toBe(`MEMCACHED_SERVERS: not a "host:port": "${server}"`);
       },
     );
+
+    it('names SESSION_KEY_PREFIX when it cannot be a memcached key', () => {
+      expect(
+        problemAbout(
+          {
+            ...SECRET,
+            SESSION_TYPE: 'memcached',
+            SESSION_KEY_PREFIX: 'my app:',
+          },
+          'SESSION_KEY_PREFIX',
+        ),
+      ).toMatch(/spaces or control characters/);
+      expect(
+        problemAbout(
+          {
+            ...SECRET,
+            SESSION_TYPE: 'memcached',
+            SESSION_KEY_PREFIX: 'p'.repeat(219),
+          },
+          'SESSION_KEY_PREFIX',
+        ),
+      ).toMatch(/at most 218 bytes with memcached/);
+    });
+
+    it('reads MongoDB from MONGODB_URL and SESSION_MONGODB_COLLECTION', () => {
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, SESSION_TYPE: 'mongodb' }).options,
+      ).toMatchObject({
+        type: 'mongodb',
+        url: 'mongodb://127.0.0.1:27017/sessions',
+      });
+      expect(
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_TYPE: 'mongodb',
+          MONGODB_URL: 'mongodb+srv://user:pw@cluster.example.net/app',
+          SESSION_MONGODB_COLLECTION: 'web_sessions',
+        }).options,
+      ).toMatchObject({
+        url: 'mongodb+srv://user:pw@cluster.example.net/app',
+        collectionName: 'web_sessions',
+      });
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_TYPE: 'mongodb', MONGODB_URL: 'redis://x' },
+          'MONGODB_URL',
+        ),
+      ).toBe(
+        'MONGODB_URL: must be a mongodb: or mongodb+srv: URL, got "redis://x"',
+      );
+    });
+
+    it("takes the SQL table and schema, and Flask-Session's table name too", () => {
+      expect(
+        sessionOptionsFromEnv({
+          ...SECRET,
+          DATABASE_URL: 'postgres://db/app',
+          SESSION_SQL_TABLE: 'web_sessions',
+          SESSION_SQL_SCHEMA: 'auth',
+        }).options,
+      ).toMatchObject({ tableName: 'web_sessions', schemaName: 'auth' });
+      expect(
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_SQLALCHEMY_TABLE: 'flask_sessions',
+        }).options,
+      ).toMatchObject({ tableName: 'flask_sessions' });
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_SQL_TABLE: 'drop table' },
+          'SESSION_SQL_TABLE',
+        ),
+      ).toBe(
+        'SESSION_SQL_TABLE: must be a plain SQL identifier, got "drop table"',
+      );
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_SQL_SCHEMA: 'auth' },
+          'SESSION_SQL_SCHEMA',
+        ),
+      ).toMatch(/only PostgreSQL has schemas/);
+    });
+
+    it('reads SESSION_CLEANUP_INTERVAL for the stores that sweep, and warns elsewhere', () => {
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, SESSION_CLEANUP_INTERVAL: '600' })
+          .options,
+      ).toMatchObject({ cleanupInterval: 600 });
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, SESSION_CLEANUP_INTERVAL: '0' })
+          .options,
+      ).toMatchObject({ cleanupInterval: 0 });
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_CLEANUP_INTERVAL: '-1' },
+          'SESSION_CLEANUP_INTERVAL',
+        ),
+      ).toMatch(/whole number of seconds/);
+      expect(
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_TYPE: 'redis',
+          SESSION_CLEANUP_INTERVAL: '60',
+        }).warnings,
+      ).toEqual([
+        'SESSION_CLEANUP_INTERVAL has no effect with SESSION_TYPE=redis, which expires sessions itself',
+      ]);
+    });
+
+    it('reads SESSION_SERIALIZATION_FORMAT, json by default', () => {
+      expect(sessionOptionsFromEnv(SECRET).options.serialization).toBe('json');
+      expect(
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_SERIALIZATION_FORMAT: 'MsgPack',
+        }).options.serialization,
+      ).toBe('msgpack');
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_SERIALIZATION_FORMAT: 'pickle' },
+          'SESSION_SERIALIZATION_FORMAT',
+        ),
+      ).toBe(
+        'SESSION_SERIALIZATION_FORMAT: must be json or msgpack, got "pickle"',
+      );
+    });
 
     it('rejects an unknown type, naming it', () => {
       const line = problemAbout(
@@ -268,17 +417,23 @@ describe('sessionOptionsFromEnv', () => {
       ).not.toThrow();
     });
 
-    it.each(['sqlite::memory:', 'sqlite:///tmp/s.sqlite'])(
-      'accepts DATABASE_URL=%p',
-      (url) => {
-        expect(
-          sessionOptionsFromEnv({ ...SECRET, DATABASE_URL: url }).options,
-        ).toMatchObject({ type: 'sql', url });
-      },
-    );
+    it.each([
+      'sqlite::memory:',
+      'sqlite:///tmp/s.sqlite',
+      'postgres://user:pw@db:5432/app',
+      'postgresql://db/app',
+      'mysql://root@127.0.0.1:3306/test',
+      'mariadb://db/app',
+    ])('accepts DATABASE_URL=%p', (url) => {
+      expect(
+        sessionOptionsFromEnv({ ...SECRET, DATABASE_URL: url }).options,
+      ).toMatchObject({ type: 'sql', url });
+    });
 
     it.each([
-      'postgres://db/sessions',
+      'postgres//db/sessions',
+      'postgres:///nohost',
+      'mongodb://db/sessions',
       './var/sessions.sqlite',
       'garbage',
       'sqlite:',
@@ -286,7 +441,9 @@ describe('sessionOptionsFromEnv', () => {
     ])('rejects DATABASE_URL=%p', (url) => {
       expect(
         problemAbout({ ...SECRET, DATABASE_URL: url }, 'DATABASE_URL'),
-      ).toBe(`DATABASE_URL: must be a sqlite: URL, got "${url}"`);
+      ).toBe(
+        `DATABASE_URL: must be a sqlite:, postgres:, postgresql:, mysql: or mariadb: URL, got "${url}"`,
+      );
     });
 
     it('memory options carry no URL', () => {

@@ -1,22 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidConfigError } from './invalid-config.error.js';
-import { COOKIE_NAME_PATTERN, isUrlWithScheme } from './option-checks.js';
+import { COOKIE_NAME_PATTERN } from './option-checks.js';
 import {
   DEFAULT_COOKIE_NAME,
   DEFAULT_LIFETIME_SECONDS,
   DEFAULT_PREFIX,
   DEFAULT_STORE_TIMEOUT_MS,
-  KNOWN_SESSION_TYPES,
-  SUPPORTED_SESSION_TYPES,
+  SERIALIZATION_FORMATS,
+  SESSION_TYPES,
   type SameSite,
+  type SerializationFormat,
   type SessionModuleOptions,
   type SessionType,
 } from './session.options.js';
+import { storeOptionsFromEnv, type EnvReader } from './store.env.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-export const DEFAULT_DATABASE_URL = 'sqlite:./var/sessions.sqlite';
 
 /** Flask-Session's names for the same stores. */
 const TYPE_ALIASES: Record<string, string> = {
@@ -38,7 +37,7 @@ export function sessionOptionsFromEnv(env: Env): SessionEnvResult {
   const problems: string[] = [];
   const warnings: string[] = [];
   const production = env.NODE_ENV === 'production';
-  const read = (name: string): string | undefined => {
+  const read: EnvReader = (name) => {
     const value = env[name]?.trim();
     return value === '' ? undefined : value;
   };
@@ -67,16 +66,19 @@ export function sessionOptionsFromEnv(env: Env): SessionEnvResult {
   const rawType = (read('SESSION_TYPE') ?? 'sql').toLowerCase();
   const knownType = TYPE_ALIASES[rawType] ?? rawType;
   let type: SessionType | undefined;
-  if (SUPPORTED_SESSION_TYPES.includes(knownType as SessionType)) {
+  if (SESSION_TYPES.includes(knownType as SessionType)) {
     type = knownType as SessionType;
-  } else if (KNOWN_SESSION_TYPES.includes(knownType as never)) {
-    const meaning = knownType === rawType ? '' : ` (${knownType})`;
-    problems.push(
-      `SESSION_TYPE: "${rawType}"${meaning} is not available in this version yet (available: ${SUPPORTED_SESSION_TYPES.join(', ')})`,
-    );
   } else {
     problems.push(
-      `SESSION_TYPE: must be one of ${[...KNOWN_SESSION_TYPES, ...Object.keys(TYPE_ALIASES)].join(', ')}, got "${rawType}"`,
+      `SESSION_TYPE: must be one of ${[...SESSION_TYPES, ...Object.keys(TYPE_ALIASES)].join(', ')}, got "${rawType}"`,
+    );
+  }
+  const serialization = (
+    read('SESSION_SERIALIZATION_FORMAT') ?? 'json'
+  ).toLowerCase() as SerializationFormat;
+  if (!SERIALIZATION_FORMATS.includes(serialization)) {
+    problems.push(
+      `SESSION_SERIALIZATION_FORMAT: must be ${SERIALIZATION_FORMATS.join(' or ')}, got "${serialization}"`,
     );
   }
 
@@ -143,44 +145,12 @@ export function sessionOptionsFromEnv(env: Env): SessionEnvResult {
       DEFAULT_STORE_TIMEOUT_MS,
     ),
     cookie: { name: cookieName, secure, sameSite: sameSiteRaw as SameSite },
+    serialization,
   };
   // Connection settings are only checked for a type that exists.
   const options = type
-    ? optionsForType(type, common, read, problems)
+    ? storeOptionsFromEnv(type, common, read, problems, warnings)
     : undefined;
   if (problems.length > 0 || !options) throw new InvalidConfigError(problems);
   return { options, warnings };
-}
-
-function optionsForType(
-  type: SessionType,
-  common: Omit<SessionModuleOptions, 'type'>,
-  read: (name: string) => string | undefined,
-  problems: string[],
-): SessionModuleOptions {
-  const url = (name: string, fallback: string, schemes: string[]): string => {
-    const value = read(name) ?? fallback;
-    if (!isUrlWithScheme(value, schemes)) {
-      problems.push(
-        `${name}: must be a ${schemes.join(' or ')} URL, got "${value}"`,
-      );
-    }
-    return value;
-  };
-  switch (type) {
-    case 'redis':
-      return {
-        ...common,
-        type,
-        url: url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
-      };
-    case 'sql':
-      return {
-        ...common,
-        type,
-        url: url('DATABASE_URL', DEFAULT_DATABASE_URL, ['sqlite:']),
-      };
-    case 'memory':
-      return { ...common, type };
-  }
 }

@@ -3,8 +3,8 @@
  * `forRoot({ type: 'redis', secret })` without a `url` does not compile.
  */
 
-/** Every store type the contract names; not all of them are built yet. */
-export const KNOWN_SESSION_TYPES = [
+/** Every store type, Flask-Session's and ours. */
+export const SESSION_TYPES = [
   'redis',
   'memcached',
   'mongodb',
@@ -13,11 +13,11 @@ export const KNOWN_SESSION_TYPES = [
   'memory',
 ] as const;
 
-/** Store types this version can run. */
-export const SUPPORTED_SESSION_TYPES = ['redis', 'sql', 'memory'] as const;
+export type SessionType = (typeof SESSION_TYPES)[number];
 
-export type KnownSessionType = (typeof KNOWN_SESSION_TYPES)[number];
-export type SessionType = (typeof SUPPORTED_SESSION_TYPES)[number];
+/** How a session is encoded in the store; reading accepts either, whatever is configured. */
+export const SERIALIZATION_FORMATS = ['json', 'msgpack'] as const;
+export type SerializationFormat = (typeof SERIALIZATION_FORMATS)[number];
 
 export const DEFAULT_PREFIX = 'session:';
 export const DEFAULT_COOKIE_NAME = 'session';
@@ -26,6 +26,11 @@ export const DEFAULT_LIFETIME_SECONDS = 2_678_400;
 export const DEFAULT_STORE_TIMEOUT_MS = 1000;
 export const DEFAULT_MEMORY_MAX_SESSIONS = 10_000;
 export const DEFAULT_SQL_TABLE = 'sessions';
+export const DEFAULT_MONGODB_COLLECTION = 'sessions';
+export const DEFAULT_FILE_DIR = './var/sessions';
+export const DEFAULT_MEMCACHED_SERVERS = ['127.0.0.1:11211'];
+/** Hourly sweeps of expired sessions on stores without a TTL of their own. */
+export const DEFAULT_CLEANUP_INTERVAL_SECONDS = 3600;
 
 export type SameSite = 'lax' | 'strict' | 'none';
 
@@ -86,6 +91,22 @@ interface BaseSessionOptions {
    * may only write to a session on other methods or once one exists. @default false
    */
   skipAnonymousReads?: boolean;
+  /**
+   * Encoding of new writes: `json`, or `msgpack` (smaller, as Flask-Session 0.7 offers).
+   * Sessions stored in the other format still load and are rewritten in this one on their
+   * next save. @default 'json'
+   */
+  serialization?: SerializationFormat;
+}
+
+/** Options of the stores that expire sessions themselves rather than by a server-side TTL. */
+interface SweptStoreOptions {
+  /**
+   * Seconds between sweeps that delete expired sessions; 0 disables them (run
+   * `npm run sessions:cleanup` from cron instead). Expired sessions never load either way.
+   * @default 3600
+   */
+  cleanupInterval?: number;
 }
 
 export interface RedisSessionOptions extends BaseSessionOptions {
@@ -94,12 +115,39 @@ export interface RedisSessionOptions extends BaseSessionOptions {
   url: string;
 }
 
-export interface SqlSessionOptions extends BaseSessionOptions {
-  type: 'sql';
-  /** `sqlite:<path>` (relative to the working directory) or `sqlite::memory:`. */
+export interface MemcachedSessionOptions extends BaseSessionOptions {
+  type: 'memcached';
+  /** `host:port` of each server; keys are spread across them. */
+  servers: string[];
+}
+
+export interface MongoSessionOptions extends BaseSessionOptions {
+  type: 'mongodb';
+  /** `mongodb://` or `mongodb+srv://` connection string, database included. */
   url: string;
-  /** Table that holds the sessions; created on first start. @default 'sessions' */
+  /** Collection that holds the sessions; a TTL index on it expires them. @default 'sessions' */
+  collectionName?: string;
+}
+
+export interface SqlSessionOptions
+  extends BaseSessionOptions, SweptStoreOptions {
+  type: 'sql';
+  /**
+   * `sqlite:<path>` (relative to the working directory), `sqlite::memory:`,
+   * `postgres://user:pass@host:port/db` or `mysql://user:pass@host:port/db` (MySQL or MariaDB).
+   */
+  url: string;
+  /** Table that holds the sessions; created with its index on first start. @default 'sessions' */
   tableName?: string;
+  /** Schema of the table (PostgreSQL only); the connection's search path when unset. */
+  schemaName?: string;
+}
+
+export interface FileSessionOptions
+  extends BaseSessionOptions, SweptStoreOptions {
+  type: 'filesystem';
+  /** Directory of the session files (created, mode 0700). @default './var/sessions' */
+  directory?: string;
 }
 
 export interface MemorySessionOptions extends BaseSessionOptions {
@@ -109,19 +157,34 @@ export interface MemorySessionOptions extends BaseSessionOptions {
 }
 
 export type SessionModuleOptions =
-  RedisSessionOptions | SqlSessionOptions | MemorySessionOptions;
+  | RedisSessionOptions
+  | MemcachedSessionOptions
+  | MongoSessionOptions
+  | SqlSessionOptions
+  | FileSessionOptions
+  | MemorySessionOptions;
 
 type Resolved<T extends BaseSessionOptions> = Omit<
   Required<T>,
-  'secret' | 'cookie'
-> & {
-  secret: string[];
-  cookie: Required<Omit<SessionCookieOptions, 'domain'>> &
-    Pick<SessionCookieOptions, 'domain'>;
-};
+  'secret' | 'cookie' | 'schemaName'
+> &
+  Pick<SqlSessionOptions, 'schemaName'> & {
+    secret: string[];
+    cookie: Required<Omit<SessionCookieOptions, 'domain'>> &
+      Pick<SessionCookieOptions, 'domain'>;
+  };
 
 /** Options after {@link validateSessionOptions}: defaults filled in, secrets as a list. */
 export type ResolvedSessionOptions =
   | Resolved<RedisSessionOptions>
+  | Resolved<MemcachedSessionOptions>
+  | Resolved<MongoSessionOptions>
   | Resolved<SqlSessionOptions>
+  | Resolved<FileSessionOptions>
   | Resolved<MemorySessionOptions>;
+
+/** The resolved options of one store type, as its store file receives them. */
+export type ResolvedOptionsOf<T extends SessionType> = Extract<
+  ResolvedSessionOptions,
+  { type: T }
+>;

@@ -36,6 +36,7 @@ describe('validateSessionOptions', () => {
         touchAfter: 267_840,
         excludeRoutes: [],
         skipAnonymousReads: false,
+        serialization: 'json',
         maxSessions: 10_000,
       });
     });
@@ -82,6 +83,7 @@ describe('validateSessionOptions', () => {
         touchAfter: 5,
         excludeRoutes: ['health'],
         skipAnonymousReads: true,
+        serialization: 'msgpack',
         maxSessions: 5,
       });
       expect(resolved).toEqual({
@@ -101,6 +103,7 @@ describe('validateSessionOptions', () => {
         touchAfter: 5,
         excludeRoutes: ['health'],
         skipAnonymousReads: true,
+        serialization: 'msgpack',
         maxSessions: 5,
       });
     });
@@ -169,7 +172,7 @@ describe('validateSessionOptions', () => {
   describe('type', () => {
     it('rejects an unknown type', () => {
       expect(problemsOf(loose({ type: 'cassandra', secret: 's' }))).toEqual([
-        'type: must be one of redis, sql, memory, got "cassandra"',
+        'type: must be one of redis, memcached, mongodb, sql, filesystem, memory, got "cassandra"',
       ]);
     });
 
@@ -179,14 +182,90 @@ describe('validateSessionOptions', () => {
       ]);
     });
 
-    it.each(['memcached', 'mongodb', 'filesystem'])(
-      'says %p is not available in this version',
-      (type) => {
-        expect(problemsOf(loose({ type, secret: 's' }))).toEqual([
-          `type: "${type}" is not available in this version (available: redis, sql, memory)`,
-        ]);
-      },
-    );
+    it('fills in the defaults of every other store type', () => {
+      expect(
+        validateSessionOptions({
+          type: 'memcached',
+          secret: 's',
+          servers: ['127.0.0.1:11211'],
+        }),
+      ).toMatchObject({ type: 'memcached', servers: ['127.0.0.1:11211'] });
+      expect(
+        validateSessionOptions({
+          type: 'mongodb',
+          secret: 's',
+          url: 'mongodb://db/app',
+        }),
+      ).toMatchObject({ type: 'mongodb', collectionName: 'sessions' });
+      expect(
+        validateSessionOptions({ type: 'filesystem', secret: 's' }),
+      ).toMatchObject({
+        type: 'filesystem',
+        directory: './var/sessions',
+        cleanupInterval: 3600,
+      });
+      expect(
+        validateSessionOptions({
+          type: 'sql',
+          secret: 's',
+          url: 'postgres://db/app',
+          schemaName: 'auth',
+          cleanupInterval: 0,
+        }),
+      ).toMatchObject({ schemaName: 'auth', cleanupInterval: 0 });
+    });
+
+    it('rejects an unknown serialization format', () => {
+      expect(
+        problemsOf(
+          loose({ type: 'memory', secret: 's', serialization: 'pickle' }),
+        ),
+      ).toEqual(['serialization: must be json or msgpack, got "pickle"']);
+    });
+
+    it.each([
+      [
+        { type: 'memcached', servers: [] },
+        'servers: required, one or more "host:port"',
+      ],
+      [
+        { type: 'memcached', servers: ['cache'] },
+        'servers: not a "host:port": "cache"',
+      ],
+      [
+        { type: 'memcached', servers: ['c:1'], prefix: 'a b' },
+        'prefix: memcached keys cannot hold spaces or control characters',
+      ],
+      [
+        { type: 'mongodb', url: 'mongodb://db/x', collectionName: 'system.x' },
+        'collectionName: not a valid MongoDB collection name: "system.x"',
+      ],
+      [
+        { type: 'mongodb', url: 'http://db' },
+        'url: must be a mongodb: or mongodb+srv: URL, got "http://db"',
+      ],
+      [
+        { type: 'sql', url: 'mysql://db/x', schemaName: 'auth' },
+        'schemaName: only PostgreSQL has schemas (on MySQL the database in the URL is the schema)',
+      ],
+      [
+        { type: 'sql', url: 'postgres://db/x', schemaName: 'a-b' },
+        'schemaName: must be a plain SQL identifier, got "a-b"',
+      ],
+      [
+        { type: 'sql', url: 'sqlite::memory:', cleanupInterval: -1 },
+        'cleanupInterval: must be a whole number of seconds (0 turns sweeps off), got -1',
+      ],
+      [{ type: 'filesystem', directory: '' }, 'directory: must not be empty'],
+      [
+        { type: 'filesystem', prefix: 'p'.repeat(200) },
+        expect.stringMatching(
+          /^prefix: at most \d+ bytes with the filesystem store/,
+        ),
+      ],
+    ])('rejects the store options %p', (options, problem) => {
+      expect(problemsOf(loose({ secret: 's', ...options }))).toEqual([problem]);
+    });
   });
 
   describe('numbers', () => {
@@ -271,11 +350,11 @@ describe('validateSessionOptions', () => {
       },
     );
 
-    it.each([['postgres://db/x'], ['./sessions.sqlite'], [undefined]])(
+    it.each([['postgres//db/x'], ['./sessions.sqlite'], [undefined]])(
       'rejects the SQL url %p',
       (url) => {
         expect(problemsOf(loose({ type: 'sql', secret: 's', url }))).toEqual([
-          `url: must be a sqlite: URL, got "${String(url)}"`,
+          `url: must be a sqlite:, postgres:, postgresql:, mysql: or mariadb: URL, got "${String(url)}"`,
         ]);
       },
     );

@@ -1,22 +1,19 @@
 import { InvalidConfigError } from './invalid-config.error.js';
-import {
-  COOKIE_NAME_PATTERN,
-  isPositiveInteger,
-  isUrlWithScheme,
-  SQL_IDENTIFIER_PATTERN,
-} from './option-checks.js';
+import { COOKIE_NAME_PATTERN, isPositiveInteger } from './option-checks.js';
 import {
   DEFAULT_COOKIE_NAME,
   DEFAULT_LIFETIME_SECONDS,
-  DEFAULT_MEMORY_MAX_SESSIONS,
   DEFAULT_PREFIX,
-  DEFAULT_SQL_TABLE,
   DEFAULT_STORE_TIMEOUT_MS,
-  KNOWN_SESSION_TYPES,
-  SUPPORTED_SESSION_TYPES,
+  SERIALIZATION_FORMATS,
+  SESSION_TYPES,
   type ResolvedSessionOptions,
   type SessionModuleOptions,
 } from './session.options.js';
+import {
+  storeOptionProblems,
+  withStoreDefaults,
+} from './store-option-checks.js';
 
 /**
  * Checks options given to `forRoot`/`forRootAsync` and fills in the defaults. Runs inside the
@@ -27,13 +24,19 @@ export function validateSessionOptions(
 ): ResolvedSessionOptions {
   const problems: string[] = [];
   const type = (options as { type?: unknown }).type;
-  if (!SUPPORTED_SESSION_TYPES.includes(type as never)) {
+  if (!SESSION_TYPES.includes(type as never)) {
     problems.push(
-      KNOWN_SESSION_TYPES.includes(type as never)
-        ? `type: "${String(type)}" is not available in this version (available: ${SUPPORTED_SESSION_TYPES.join(', ')})`
-        : `type: must be one of ${SUPPORTED_SESSION_TYPES.join(', ')}, got "${String(type)}"`,
+      `type: must be one of ${SESSION_TYPES.join(', ')}, got "${String(type)}"`,
     );
   }
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  if (typeof prefix !== 'string')
+    problems.push(`prefix: must be a string, got ${String(prefix)}`);
+  const serialization = options.serialization ?? 'json';
+  if (!SERIALIZATION_FORMATS.includes(serialization))
+    problems.push(
+      `serialization: must be ${SERIALIZATION_FORMATS.join(' or ')}, got "${String(serialization)}"`,
+    );
   const secrets = [options.secret].flat();
   if (
     secrets.length === 0 ||
@@ -86,39 +89,13 @@ export function validateSessionOptions(
       'cookie.sameSite: "none" requires cookie.secure (browsers reject it otherwise)',
     );
   }
-  if (options.type === 'redis' || options.type === 'sql') {
-    const schemes =
-      options.type === 'redis' ? ['redis:', 'rediss:'] : ['sqlite:'];
-    if (!isUrlWithScheme(options.url, schemes)) {
-      problems.push(
-        `url: must be a ${schemes.join(' or ')} URL, got "${String(options.url)}"`,
-      );
-    }
-  }
-  if (
-    options.type === 'sql' &&
-    options.tableName !== undefined &&
-    !SQL_IDENTIFIER_PATTERN.test(options.tableName)
-  ) {
-    problems.push(
-      `tableName: must be a plain SQL identifier, got "${options.tableName}"`,
-    );
-  }
-  if (
-    options.type === 'memory' &&
-    options.maxSessions !== undefined &&
-    !isPositiveInteger(options.maxSessions)
-  ) {
-    problems.push(
-      `maxSessions: must be a positive integer, got ${String(options.maxSessions)}`,
-    );
-  }
+  problems.push(...storeOptionProblems(options, String(prefix)));
   if (problems.length > 0)
     throw new InvalidConfigError(problems, 'Invalid SessionModule options');
 
   const common = {
     secret: secrets,
-    prefix: options.prefix ?? DEFAULT_PREFIX,
+    prefix,
     cookie,
     lifetime,
     permanent: options.permanent ?? true,
@@ -126,21 +103,7 @@ export function validateSessionOptions(
     touchAfter,
     excludeRoutes: options.excludeRoutes ?? [],
     skipAnonymousReads: options.skipAnonymousReads ?? false,
+    serialization,
   };
-  switch (options.type) {
-    case 'redis':
-      return { ...options, ...common };
-    case 'sql':
-      return {
-        ...options,
-        ...common,
-        tableName: options.tableName ?? DEFAULT_SQL_TABLE,
-      };
-    case 'memory':
-      return {
-        ...options,
-        ...common,
-        maxSessions: options.maxSessions ?? DEFAULT_MEMORY_MAX_SESSIONS,
-      };
-  }
+  return withStoreDefaults(options, common);
 }

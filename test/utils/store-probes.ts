@@ -1,14 +1,19 @@
-import knexFactory from 'knex';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
 import { Redis } from 'ioredis';
 import type { SessionStoreHandle } from '../../src/session/index.js';
 
 /**
- * Reads a store directly, beside the app, to check what a request really wrote. Redis and
- * SQL are read with their own clients, not through the app's store code.
+ * Reads a store directly, beside the app, to check what a request really wrote: each store with
+ * its own client, not through the app's store code (but for the in-process memory store).
  */
 export interface StoreProbe {
   /** Stored keys under the prefix (prefix included). */
   keys(): Promise<string[]>;
+  /** Keys under the prefix still on disk, expired ones included (sql and filesystem). */
+  keysOnDisk?(): Promise<string[]>;
   /** The stored session, parsed; null when absent or expired. */
   read(key: string): Promise<Record<string, unknown> | null>;
   /** Seconds until the key expires. */
@@ -50,28 +55,27 @@ export function redisProbe(url: string, prefix: string): StoreProbe {
   };
 }
 
-export function sqliteProbe(
-  filename: string,
+/** A SQL session table, read with knex on its own connection. */
+export function knexProbe(
+  client: SqlClient,
+  url: string,
+  table: string,
   prefix: string,
-  table = 'sessions',
 ): StoreProbe {
-  const db = knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename },
-    useNullAsDefault: true,
-  });
-  const own = () =>
-    db(table)
-      .whereRaw('substr(sid, 1, ?) = ?', [prefix.length, prefix])
-      .where('expires_at', '>', Date.now());
+  const db = knexFactory(knexConfig(client, url));
+  const onDisk = () =>
+    db(table).whereRaw('substr(sid, 1, ?) = ?', [[...prefix].length, prefix]);
+  const own = () => onDisk().where('expires_at', '>', Date.now());
   return {
     keys: async () =>
       (await own().select<{ sid: string }[]>('sid')).map((row) => row.sid),
+    keysOnDisk: async () =>
+      (await onDisk().select<{ sid: string }[]>('sid')).map((row) => row.sid),
     read: async (key) => {
       const row = await own()
         .where('sid', key)
-        .first<{ sess: string } | undefined>('sess');
-      return row ? (JSON.parse(row.sess) as Record<string, unknown>) : null;
+        .first<{ sess: string | Buffer } | undefined>('sess');
+      return row ? parseStored(row.sess) : null;
     },
     ttlSeconds: async (key) => {
       const row = await own()
@@ -85,8 +89,143 @@ export function sqliteProbe(
   };
 }
 
-/** The memory store lives in the app process, so it can only be read through the app's handle. */
-export function memoryProbe(
+export type SqlClient = 'better-sqlite3' | 'pg' | 'mysql2';
+
+function knexConfig(client: SqlClient, url: string): Knex.Config {
+  return client === 'better-sqlite3'
+    ? {
+        client,
+        connection: { filename: url.slice('sqlite:'.length) },
+        useNullAsDefault: true,
+      }
+    : { client, connection: url, pool: { min: 0, max: 2 } };
+}
+
+/** Drops a table a suite made, on a connection of its own. */
+export async function dropTable(
+  client: SqlClient,
+  url: string,
+  table: string,
+): Promise<void> {
+  const db = knexFactory(knexConfig(client, url));
+  try {
+    await db.schema.dropTableIfExists(table);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/**
+ * A private memcached, read over its text protocol: `lru_crawler metadump` lists the keys
+ * (memcached has no KEYS command), `get` reads one.
+ */
+export function memcachedProbe(port: number, prefix: string): StoreProbe {
+  const metadump = async () => {
+    const lines = (await memcachedText(port, 'lru_crawler metadump all\r\n'))
+      .toString('utf8')
+      .split('\r\n');
+    const now = Date.now() / 1000;
+    const entries = new Map<string, number>();
+    for (const line of lines) {
+      const match = /^key=(\S+) exp=(-?\d+)/.exec(line);
+      if (!match) continue;
+      const exp = Number(match[2]);
+      if (exp === -1 || exp > now)
+        entries.set(decodeURIComponent(match[1]), exp);
+    }
+    return entries;
+  };
+  return {
+    keys: async () =>
+      [...(await metadump()).keys()].filter((key) => key.startsWith(prefix)),
+    read: async (key) => {
+      const reply = await memcachedText(port, `get ${key}\r\n`);
+      const header = /^VALUE \S+ \d+ (\d+)\r\n/.exec(reply.toString('latin1'));
+      if (!header) return null;
+      const start = header[0].length;
+      return parseStored(reply.subarray(start, start + Number(header[1])));
+    },
+    ttlSeconds: async (key) => {
+      const exp = (await metadump()).get(key);
+      if (exp === undefined) return -2;
+      return exp === -1 ? -1 : Math.round(exp - Date.now() / 1000);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Sends one text-protocol command and collects the reply up to its closing END. */
+function memcachedText(port: number, command: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    const chunks: Buffer[] = [];
+    socket.setTimeout(2000, () =>
+      socket.destroy(new Error(`memcached on ${port}: no END in 2 s`)),
+    );
+    socket.on('connect', () => socket.write(command));
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      const all = Buffer.concat(chunks);
+      if (/(^|\r\n)(END|ERROR[^\r]*)\r\n$/.test(all.toString('latin1'))) {
+        socket.end();
+        resolve(all);
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+/**
+ * The filesystem store's directory: one file per session named base64url(key) + `.session`,
+ * whose modification time is the session's expiry.
+ */
+export function fileProbe(dir: string, prefix: string): StoreProbe {
+  const fileOf = (key: string) =>
+    join(dir, Buffer.from(key).toString('base64url') + '.session');
+  const expiry = async (key: string) => {
+    try {
+      return (await stat(fileOf(key))).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  };
+  const keysOnDisk = async () =>
+    (await readdir(dir))
+      .filter((name) => name.endsWith('.session') && !name.startsWith('.'))
+      .map((name) =>
+        Buffer.from(name.slice(0, -'.session'.length), 'base64url').toString(),
+      )
+      .filter((key) => key.startsWith(prefix));
+  return {
+    keysOnDisk,
+    keys: async () => {
+      const keys: string[] = [];
+      for (const key of await keysOnDisk())
+        if (((await expiry(key)) ?? 0) > Date.now()) keys.push(key);
+      return keys;
+    },
+    read: async (key) => {
+      if (((await expiry(key)) ?? 0) <= Date.now()) return null;
+      return parseStored(await readFile(fileOf(key)));
+    },
+    ttlSeconds: async (key) => {
+      const at = await expiry(key);
+      return at === undefined ? -2 : Math.round((at - Date.now()) / 1000);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Sessions are written as JSON in these suites (the default format). */
+function parseStored(raw: string | Buffer): Record<string, unknown> {
+  return JSON.parse(raw.toString()) as Record<string, unknown>;
+}
+
+/**
+ * Stores the suites cannot read with a client of their own (the memory store lives in the app
+ * process) are read through the app's store handle.
+ */
+export function handleProbe(
   getHandle: () => SessionStoreHandle,
   prefix: string,
 ): StoreProbe {

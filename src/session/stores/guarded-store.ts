@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { HttpException, Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
 import { StoreUnavailableError } from '../store-unavailable.error.js';
 import { TouchThrottle } from './touch-throttle.js';
@@ -7,7 +7,8 @@ type Callback<T = unknown> = (err?: unknown, value?: T) => void;
 
 /**
  * Wraps a store so that no call outlives `timeoutMs` and every failure surfaces as a
- * {@link StoreUnavailableError} (503). It also hides the inner store's connect/disconnect
+ * {@link StoreUnavailableError} (503), unless the store already said what went wrong with an
+ * HTTP error of its own (a session too large for it, say). It also hides the inner store's connect/disconnect
  * events: express-session skips sessions entirely while its store is "disconnected", which
  * would turn an outage into anonymous requests that could overwrite stored sessions.
  */
@@ -87,6 +88,17 @@ export class GuardedStore extends Store {
     this.optional('length', cb);
   }
 
+  /** Ids of the stored sessions: the store's own `ids()` where it has one, else from `all()`. */
+  ids(cb: Callback<string[]>): void {
+    const inner = this.inner as Store & {
+      ids?: (done: Callback<string[]>) => void;
+    };
+    if (inner.ids) return this.guard('ids', inner.ids.bind(inner), cb);
+    this.all((err, sessions) =>
+      err ? cb(err) : cb(null, idsOf(sessions ?? {})),
+    );
+  }
+
   clear(cb?: Callback): void {
     this.optional('clear', cb);
   }
@@ -118,7 +130,7 @@ export class GuardedStore extends Store {
         const reason = err instanceof Error ? err.message : String(err);
         this.logger.warn(`${operation} failed: ${reason}`);
         cb?.(
-          err instanceof StoreUnavailableError
+          err instanceof HttpException
             ? err
             : new StoreUnavailableError(operation, `failed: ${reason}`, err),
         );
@@ -142,6 +154,15 @@ export class GuardedStore extends Store {
       finish(err);
     }
   }
+}
+
+/** connect-redis lists sessions as an array carrying `id`; the other stores as an id map. */
+function idsOf(
+  sessions: SessionData[] | { [sid: string]: SessionData },
+): string[] {
+  return Array.isArray(sessions)
+    ? sessions.map((s) => (s as SessionData & { id: string }).id)
+    : Object.keys(sessions);
 }
 
 /** Runs `ping` with the same deadline as a store call. */

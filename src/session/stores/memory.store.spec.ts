@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
 import { validateSessionOptions } from '../validate-session-options.js';
 import { createMemoryStore, LruSessionStore } from './memory.store.js';
+import { createSessionCodec } from './session-codec.js';
 import { call, sleep, session, expiringSession } from './store.fixtures.js';
 
 const LIFETIME = 3600;
@@ -237,6 +238,7 @@ describe('createMemoryStore', () => {
         prefix: 'p:',
         maxSessions: 2,
       }) as Parameters<typeof createMemoryStore>[0],
+      createSessionCodec(),
     );
     expect(handle.type).toBe('memory');
     expect(handle.store).toBeInstanceOf(LruSessionStore);
@@ -253,6 +255,7 @@ describe('createMemoryStore', () => {
       validateSessionOptions({ type: 'memory', secret: 's' }) as Parameters<
         typeof createMemoryStore
       >[0],
+      createSessionCodec(),
     );
     await expect(handle.ping()).resolves.toBeUndefined();
     await expect(handle.close()).resolves.toBeUndefined();

@@ -1,24 +1,29 @@
 import { Store, type SessionData } from 'express-session';
 import { LRUCache } from 'lru-cache';
-import type { ResolvedSessionOptions } from '../session.options.js';
+import type { ResolvedOptionsOf } from '../session.options.js';
+import {
+  createSessionCodec,
+  type SessionCodec,
+  type StoredSession,
+} from './session-codec.js';
 import type { SessionStoreHandle } from './store-handle.js';
 import { sessionTtlSeconds } from './session-ttl.js';
 
-type MemoryOptions = Extract<ResolvedSessionOptions, { type: 'memory' }>;
 type Callback<T = unknown> = (err?: unknown, value?: T) => void;
 
 /**
  * In-process store for tests and demos. Unlike express-session's MemoryStore it is bounded
  * (least recently used sessions go first) and expires entries by TTL, so it cannot grow
- * without limit. Values are kept as JSON so callers never share objects with the store.
+ * without limit. Values are kept encoded so callers never share objects with the store.
  */
 export class LruSessionStore extends Store {
-  private readonly cache: LRUCache<string, string>;
+  private readonly cache: LRUCache<string, StoredSession>;
 
   constructor(
     private readonly prefix: string,
     private readonly lifetimeSeconds: number,
     maxSessions: number,
+    private readonly codec: SessionCodec = createSessionCodec(),
   ) {
     super();
     this.cache = new LRUCache({
@@ -29,14 +34,14 @@ export class LruSessionStore extends Store {
 
   get(sid: string, cb: Callback<SessionData | null>): void {
     const raw = this.cache.get(this.prefix + sid);
-    cb(null, raw === undefined ? null : (JSON.parse(raw) as SessionData));
+    cb(null, raw === undefined ? null : this.codec.decode(raw));
   }
 
   set(sid: string, session: SessionData, cb?: Callback): void {
     const ttl = sessionTtlSeconds(session, this.lifetimeSeconds);
     if (ttl <= 0) this.cache.delete(this.prefix + sid);
     else
-      this.cache.set(this.prefix + sid, JSON.stringify(session), {
+      this.cache.set(this.prefix + sid, this.codec.encode(session), {
         ttl: ttl * 1000,
       });
     cb?.();
@@ -44,8 +49,8 @@ export class LruSessionStore extends Store {
 
   touch(sid: string, session: SessionData, cb?: Callback): void {
     const raw = this.cache.get(this.prefix + sid);
-    if (raw !== undefined) {
-      const stored = JSON.parse(raw) as SessionData;
+    const stored = raw === undefined ? null : this.codec.decode(raw);
+    if (stored) {
       this.set(sid, { ...stored, cookie: session.cookie }, cb);
     } else {
       cb?.();
@@ -60,11 +65,10 @@ export class LruSessionStore extends Store {
   all(cb: Callback<{ [sid: string]: SessionData }>): void {
     const sessions: { [sid: string]: SessionData } = {};
     for (const [key, raw] of this.cache.entries()) {
-      if (key.startsWith(this.prefix)) {
-        sessions[key.slice(this.prefix.length)] = JSON.parse(
-          raw,
-        ) as SessionData;
-      }
+      const session = key.startsWith(this.prefix)
+        ? this.codec.decode(raw)
+        : null;
+      if (session) sessions[key.slice(this.prefix.length)] = session;
     }
     cb(null, sessions);
   }
@@ -82,11 +86,15 @@ export class LruSessionStore extends Store {
   }
 }
 
-export function createMemoryStore(options: MemoryOptions): SessionStoreHandle {
+export function createMemoryStore(
+  options: ResolvedOptionsOf<'memory'>,
+  codec: SessionCodec,
+): SessionStoreHandle {
   const store = new LruSessionStore(
     options.prefix,
     options.lifetime,
     options.maxSessions,
+    codec,
   );
   return {
     type: 'memory',

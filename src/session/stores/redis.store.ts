@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { RedisStore } from 'connect-redis';
+import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
-import type { ResolvedSessionOptions } from '../session.options.js';
+import type { ResolvedOptionsOf } from '../session.options.js';
+import type { SessionCodec } from './session-codec.js';
 import type { SessionStoreHandle } from './store-handle.js';
 import { sessionTtlSeconds } from './session-ttl.js';
-
-type RedisOptions = Extract<ResolvedSessionOptions, { type: 'redis' }>;
 
 /** Longest pause between reconnection attempts: a store that comes back is used within this. */
 const MAX_RECONNECT_DELAY_MS = 2000;
@@ -16,7 +16,8 @@ const MAX_RECONNECT_DELAY_MS = 2000;
  * outage costs 503s, never a growing queue or a hung request, and ends by itself.
  */
 export async function createRedisStore(
-  options: RedisOptions,
+  options: ResolvedOptionsOf<'redis'>,
+  codec: SessionCodec,
 ): Promise<SessionStoreHandle> {
   const logger = new Logger('RedisSessionStore');
   const client = new Redis(options.url, {
@@ -39,7 +40,12 @@ export async function createRedisStore(
   await waitUntilReady(client, options.storeTimeoutMs);
 
   const store = new RedisStore({
-    client,
+    client: bytesClient(client),
+    serializer: {
+      // bytesClient hands over Buffers; null (unreadable) loads as no session.
+      parse: (raw) => codec.decode(raw as unknown as Buffer) as SessionData,
+      stringify: (session) => codec.encode(session) as string,
+    },
     prefix: options.prefix,
     ttl: (session) => sessionTtlSeconds(session, options.lifetime),
   });
@@ -56,6 +62,28 @@ export async function createRedisStore(
         client.disconnect();
       }
     },
+  };
+}
+
+/**
+ * The calls connect-redis makes, with values read as Buffers rather than UTF-8 strings, so that
+ * msgpack sessions come back byte for byte (writes already take a Buffer as it is).
+ */
+function bytesClient(client: Redis) {
+  return {
+    get: (key: string) => client.getBuffer(key),
+    set: (key: string, value: string | Buffer, ex: 'EX', ttl: number) =>
+      client.set(key, value, ex, ttl),
+    del: (keys: string[]) => client.del(keys),
+    expire: (key: string, ttl: number) => client.expire(key, ttl),
+    mget: (keys: string[]) => client.mgetBuffer(keys),
+    scan: (
+      cursor: string,
+      match: 'MATCH',
+      pattern: string,
+      count: 'COUNT',
+      n: number,
+    ) => client.scan(cursor, match, pattern, count, n),
   };
 }
 

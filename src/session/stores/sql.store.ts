@@ -1,11 +1,13 @@
+import { Logger } from '@nestjs/common';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import type { ResolvedSessionOptions } from '../session.options.js';
+import type { ResolvedOptionsOf } from '../session.options.js';
 import { KnexSessionStore } from './knex-session.store.js';
+import type { SessionCodec } from './session-codec.js';
 import type { SessionStoreHandle } from './store-handle.js';
 
-type SqlOptions = Extract<ResolvedSessionOptions, { type: 'sql' }>;
+type SqlOptions = ResolvedOptionsOf<'sql'>;
 
 /** `sqlite:./var/x.sqlite`, `sqlite:///abs/x.sqlite` or `sqlite::memory:` to a file name. */
 export function sqliteFilename(url: string): string {
@@ -13,14 +15,54 @@ export function sqliteFilename(url: string): string {
   return rest.startsWith('//') ? rest.slice(2) : rest;
 }
 
-/** The SQL store, on SQLite through better-sqlite3: the embedded default that needs no server. */
+/**
+ * The SQL store through knex: SQLite (better-sqlite3, the embedded default that needs no
+ * server), PostgreSQL (pg) or MySQL/MariaDB (mysql2), chosen by the URL's scheme.
+ */
 export async function createSqlStore(
   options: SqlOptions,
+  codec: SessionCodec,
 ): Promise<SessionStoreHandle> {
+  const sqlite = options.url.startsWith('sqlite:');
+  const db = knexFactory(
+    sqlite ? await sqliteConfig(options) : serverConfig(options),
+  );
+  const store = new KnexSessionStore(
+    db,
+    options.tableName,
+    options.prefix,
+    options.lifetime,
+    { codec, schema: options.schemaName },
+  );
+  try {
+    await store.createTable();
+  } catch (err) {
+    // A local file that cannot be opened is a setting to fix; a database server that is down
+    // is an outage: the app starts, answers 503 and creates the table once the server is back.
+    if (sqlite) {
+      await db.destroy();
+      throw err;
+    }
+    new Logger('SqlSessionStore').warn(
+      `Cannot prepare table "${options.tableName}" yet: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  return {
+    type: 'sql',
+    store,
+    ping: async () => {
+      await db.raw('select 1');
+    },
+    removeExpired: () => store.removeExpired(),
+    close: () => db.destroy(),
+  };
+}
+
+async function sqliteConfig(options: SqlOptions): Promise<Knex.Config> {
   const filename = sqliteFilename(options.url);
   if (filename !== ':memory:')
     await mkdir(dirname(filename), { recursive: true });
-  const db = knexFactory({
+  return {
     client: 'better-sqlite3',
     connection: { filename },
     useNullAsDefault: true,
@@ -40,27 +82,40 @@ export async function createSqlStore(
         }
       },
     },
-  } satisfies Knex.Config);
-  const store = new KnexSessionStore(
-    db,
-    options.tableName,
-    options.prefix,
-    options.lifetime,
-  );
-  try {
-    await store.createTable();
-  } catch (err) {
-    await db.destroy();
-    throw err;
+  };
+}
+
+/**
+ * PostgreSQL or MySQL/MariaDB. Every wait is bounded by the store timeout (connecting, a free
+ * pool connection, a query), and the pool keeps no idle connection to a server that is gone.
+ */
+function serverConfig(options: SqlOptions): Knex.Config {
+  const timeout = options.storeTimeoutMs;
+  const pool = { min: 0, max: 10, idleTimeoutMillis: 30_000 };
+  if (/^postgres(ql)?:/.test(options.url)) {
+    return {
+      client: 'pg',
+      connection: {
+        connectionString: options.url,
+        connectionTimeoutMillis: timeout,
+        query_timeout: timeout,
+      },
+      pool,
+      acquireConnectionTimeout: timeout,
+    };
   }
   return {
-    type: 'sql',
-    store,
-    ping: async () => {
-      await db.raw('select 1');
+    client: 'mysql2',
+    connection: {
+      uri: options.url.replace(/^mariadb:/, 'mysql:'),
+      connectTimeout: timeout,
+      charset: 'utf8mb4',
+      // BIGINT expiry as a number, not a string.
+      supportBigNumbers: true,
     },
-    close: () => db.destroy(),
-  };
+    pool,
+    acquireConnectionTimeout: timeout,
+  } as Knex.Config;
 }
 
 interface SqliteConnection {

@@ -1,0 +1,40 @@
+import { Logger } from '@nestjs/common';
+import type { SessionStoreHandle } from './store-handle.js';
+
+/**
+ * Deletes expired sessions every `intervalSeconds` on stores that keep them until asked
+ * (sql, filesystem). Sweeps never overlap, a failed one is logged and the next one tries again,
+ * and the timer does not keep the process alive. Returns a function that stops the sweeps and
+ * waits for one in progress, so the store is not closed under it.
+ */
+export function startExpirySweeps(
+  handle: SessionStoreHandle,
+  intervalSeconds: number,
+): () => Promise<void> {
+  const removeExpired = handle.removeExpired?.bind(handle);
+  if (!removeExpired || intervalSeconds <= 0) return () => Promise.resolve();
+  const logger = new Logger('SessionCleanup');
+  let running: Promise<void> | undefined;
+  const sweep = () => {
+    if (running) return;
+    running = removeExpired()
+      .then(
+        (removed) => {
+          if (removed > 0) logger.log(`Removed ${removed} expired sessions`);
+        },
+        (err: unknown) =>
+          logger.warn(
+            `Sweep of expired sessions failed: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+      )
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = setInterval(sweep, intervalSeconds * 1000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}

@@ -1,0 +1,31 @@
+/** What memcached accepts, checked before a call so that a refusal names its reason. */
+
+/**
+ * Largest encoded session written: memcached's default item limit (`-I 1m`) less 1 KiB for
+ * what it stores alongside the value (a key of up to 250 bytes, a ~60-byte item header).
+ */
+export const MEMCACHED_MAX_VALUE_BYTES = 1024 * 1024 - 1024;
+export const MEMCACHED_MAX_KEY_BYTES = 250;
+/** Memcached reads an expiry above 30 days as a unix timestamp rather than seconds from now. */
+export const MEMCACHED_MAX_RELATIVE_EXPIRY = 2_592_000;
+
+/** The expiry to send for a TTL in seconds: as is up to 30 days, else as a unix timestamp. */
+export function memcachedExpiry(ttlSeconds: number, now = Date.now()): number {
+  return ttlSeconds > MEMCACHED_MAX_RELATIVE_EXPIRY
+    ? Math.floor(now / 1000) + ttlSeconds
+    : ttlSeconds;
+}
+
+/** Throws unless memcached takes `key`: 1 to 250 bytes, no whitespace or control characters. */
+export function checkMemcachedKey(key: string): void {
+  const bytes = Buffer.byteLength(key);
+  if (bytes > MEMCACHED_MAX_KEY_BYTES)
+    throw new Error(
+      `Memcached key too long: ${bytes} bytes, limit ${MEMCACHED_MAX_KEY_BYTES}`,
+    );
+  // They end a key in memcached's text protocol, and other clients may share these servers.
+  if (bytes === 0 || /[\s\p{Cc}]/u.test(key))
+    throw new Error(
+      `Memcached key ${JSON.stringify(key)} is empty or holds whitespace or control characters`,
+    );
+}

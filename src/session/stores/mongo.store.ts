@@ -1,0 +1,56 @@
+import { Logger } from '@nestjs/common';
+import { MongoClient } from 'mongodb';
+import type { ResolvedOptionsOf } from '../session.options.js';
+import { MongoSessionStore } from './mongo-session.store.js';
+import type { SessionCodec } from './session-codec.js';
+import type { SessionStoreHandle } from './store-handle.js';
+
+type MongoOptions = ResolvedOptionsOf<'mongodb'>;
+
+/**
+ * A client for `options.url` (its database is the one used) that gives up on an unreachable
+ * server within `storeTimeoutMs`, so a call fails rather than hangs. It connects on first use.
+ */
+export function createMongoClient(
+  options: Pick<MongoOptions, 'url' | 'storeTimeoutMs'>,
+): MongoClient {
+  return new MongoClient(options.url, {
+    serverSelectionTimeoutMS: options.storeTimeoutMs,
+    connectTimeoutMS: options.storeTimeoutMs,
+  });
+}
+
+/**
+ * connect-mongo over the official driver: documents `{ _id: prefix + sid, session, expires }`
+ * in `collectionName`, deleted by a TTL index on `expires`, the session encoded by `codec`
+ * (a string, or BSON Binary for msgpack). Resolves without waiting for MongoDB, so the app
+ * starts while it is down; calls then fail one by one until it is back.
+ * @param client the client to use instead of one from {@link createMongoClient} (tests)
+ */
+export async function createMongoStore(
+  options: MongoOptions,
+  codec: SessionCodec,
+  client: MongoClient = createMongoClient(options),
+): Promise<SessionStoreHandle> {
+  const store = new MongoSessionStore(client, {
+    collectionName: options.collectionName,
+    prefix: options.prefix,
+    lifetime: options.lifetime,
+    codec,
+  });
+  const logger = new Logger('MongoSessionStore');
+  // Not awaited: a server that never answers must not hold up the start. Writes retry it.
+  store
+    .prepare()
+    .catch((err: unknown) =>
+      logger.warn(
+        `MongoDB not ready at startup: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
+  return {
+    type: 'mongodb',
+    store,
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Prints one line per store after the e2e run: how many conformance tests passed, failed or
+ * could not run there, and why (the skipped test's name says it). Stores are the describe
+ * blocks "conformance: <store>" of store-conformance.e2e-spec.ts.
+ */
+const TITLE = /^conformance: (.+)$/;
+
+class ConformanceSummaryReporter {
+  onRunComplete(_contexts, results) {
+    const stores = new Map();
+    for (const file of results.testResults) {
+      for (const test of file.testResults) {
+        const match = TITLE.exec(test.ancestorTitles[0] ?? '');
+        if (!match) continue;
+        const row = stores.get(match[1]) ?? { passed: 0, failed: 0, notRun: 0, notes: [] };
+        if (test.status === 'passed') row.passed += 1;
+        else if (test.status === 'failed') row.failed += 1;
+        // Skips this suite makes name their reason; other skips are tests left out by -t.
+        else if (/NOT RUN|not applicable/.test(test.title)) {
+          row.notRun += 1;
+          row.notes.push(test.title);
+        }
+        stores.set(match[1], row);
+      }
+    }
+    if (stores.size === 0) return;
+    const width = Math.max(...[...stores.keys()].map((name) => name.length), 5);
+    const lines = ['', 'Store conformance summary', `  ${'store'.padEnd(width)}  passed  failed  not run`];
+    for (const [name, row] of stores) {
+      if (row.passed + row.failed + row.notRun === 0) continue;
+      const withoutServer = row.notes.some((note) => note.startsWith('NOT RUN'));
+      const verdict =
+        row.failed > 0
+          ? 'FAIL'
+          : withoutServer
+            ? `NOT RUN against a server${row.passed ? ' (only the tests that need none)' : ''}`
+            : row.passed === 0
+              ? 'NOT RUN'
+              : 'ok';
+      lines.push(
+        `  ${name.padEnd(width)}  ${String(row.passed).padStart(6)}  ${String(row.failed).padStart(6)}  ${String(row.notRun).padStart(7)}  ${verdict}`,
+      );
+      for (const note of row.notes) lines.push(`  ${' '.repeat(width)}  - ${note}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n\n`);
+  }
+}
+
+module.exports = ConformanceSummaryReporter;

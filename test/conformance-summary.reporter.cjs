@@ -12,7 +12,12 @@ class ConformanceSummaryReporter {
       for (const test of file.testResults) {
         const match = TITLE.exec(test.ancestorTitles[0] ?? '');
         if (!match) continue;
-        const row = stores.get(match[1]) ?? { passed: 0, failed: 0, notRun: 0, notes: [] };
+        const row = stores.get(match[1]) ?? {
+          passed: 0,
+          failed: 0,
+          notRun: 0,
+          notes: [],
+        };
         if (test.status === 'passed') row.passed += 1;
         else if (test.status === 'failed') row.failed += 1;
         // Skips this suite makes name their reason; other skips are tests left out by -t.
@@ -25,10 +30,16 @@ class ConformanceSummaryReporter {
     }
     if (stores.size === 0) return;
     const width = Math.max(...[...stores.keys()].map((name) => name.length), 5);
-    const lines = ['', 'Store conformance summary', `  ${'store'.padEnd(width)}  passed  failed  not run`];
+    const lines = [
+      '',
+      'Store conformance summary',
+      `  ${'store'.padEnd(width)}  passed  failed  not run`,
+    ];
     for (const [name, row] of stores) {
       if (row.passed + row.failed + row.notRun === 0) continue;
-      const withoutServer = row.notes.some((note) => note.startsWith('NOT RUN'));
+      const withoutServer = row.notes.some((note) =>
+        note.startsWith('NOT RUN'),
+      );
       const verdict =
         row.failed > 0
           ? 'FAIL'
@@ -40,7 +51,8 @@ class ConformanceSummaryReporter {
       lines.push(
         `  ${name.padEnd(width)}  ${String(row.passed).padStart(6)}  ${String(row.failed).padStart(6)}  ${String(row.notRun).padStart(7)}  ${verdict}`,
       );
-      for (const note of row.notes) lines.push(`  ${' '.repeat(width)}  - ${note}`);
+      for (const note of row.notes)
+        lines.push(`  ${' '.repeat(width)}  - ${note}`);
     }
     process.stdout.write(`${lines.join('\n')}\n\n`);
   }

@@ -1,5 +1,10 @@
 /** End-to-end tests against real stores; run in band so servers and ports are not contended. */
-const { extensionsToTreatAsEsm, transform, moduleNameMapper, moduleFileExtensions } = require('../jest.config.cjs');
+const {
+  extensionsToTreatAsEsm,
+  transform,
+  moduleNameMapper,
+  moduleFileExtensions,
+} = require('../jest.config.cjs');
 
 module.exports = {
   rootDir: '..',

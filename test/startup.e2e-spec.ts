@@ -199,24 +199,45 @@ describe('starting the app', () => {
     expect(server.stderr()).toBe('');
   });
 
-  it('starts while Redis is unreachable, and reports it on /health instead of hanging', async () => {
-    const deadPort = await freePort();
-    const started = Date.now();
-    const server = await startServer({
-      SESSION_TYPE: 'redis',
-      REDIS_URL: `redis://127.0.0.1:${deadPort}`,
-    });
-    try {
-      expect(Date.now() - started).toBeLessThan(8000);
-      expect(server.health.status).toBe(503);
-      expect(await server.health.json()).toEqual({
-        status: 'error',
-        store: { type: 'redis', ok: false },
+  it.each([
+    ['redis', 'redis', (hp: string) => ({ REDIS_URL: `redis://${hp}` })],
+    ['memcached', 'memcached', (hp: string) => ({ MEMCACHED_SERVERS: hp })],
+    [
+      'mongodb',
+      'mongodb',
+      (hp: string) => ({ MONGODB_URL: `mongodb://${hp}/s` }),
+    ],
+    [
+      'PostgreSQL',
+      'sql',
+      (hp: string) => ({ DATABASE_URL: `postgres://postgres@${hp}/test` }),
+    ],
+    [
+      'MySQL',
+      'sql',
+      (hp: string) => ({ DATABASE_URL: `mysql://root@${hp}/test` }),
+    ],
+  ])(
+    'starts while %s is unreachable, and reports it on /health instead of hanging',
+    async (_name, type, unreachable) => {
+      const deadPort = await freePort();
+      const started = Date.now();
+      const server = await startServer({
+        SESSION_TYPE: type,
+        ...unreachable(`127.0.0.1:${deadPort}`),
       });
-    } finally {
-      await server.stop();
-    }
-  });
+      try {
+        expect(Date.now() - started).toBeLessThan(8000);
+        expect(server.health.status).toBe(503);
+        expect(await server.health.json()).toEqual({
+          status: 'error',
+          store: { type, ok: false },
+        });
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 });
 
 /** The demo login over real HTTP, cookies carried by hand as a browser would. */

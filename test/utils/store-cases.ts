@@ -204,6 +204,7 @@ export function describeEachStore(
   for (const store of storeCases()) {
     describe(`${title} ${store.name}`, () => {
       if (store.notRunReason)
+        // oxlint-disable-next-line jest/no-disabled-tests, jest/expect-expect -- the name says why it did not run
         it.skip(`NOT RUN against a server: ${store.notRunReason}`, () => {});
       if (!store.notRunReason || alsoWithoutServer) body(store);
     });

@@ -121,9 +121,13 @@ export async function dropTable(
  */
 export function memcachedProbe(port: number, prefix: string): StoreProbe {
   const metadump = async () => {
-    const lines = (await memcachedText(port, 'lru_crawler metadump all\r\n'))
-      .toString('utf8')
-      .split('\r\n');
+    let reply = await memcachedText(port, 'lru_crawler metadump all\r\n');
+    // One crawl at a time: a dump asked for while another runs answers BUSY.
+    for (let i = 0; i < 50 && reply.toString().startsWith('BUSY'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      reply = await memcachedText(port, 'lru_crawler metadump all\r\n');
+    }
+    const lines = reply.toString('utf8').split(/\r?\n/);
     const now = Date.now() / 1000;
     const entries = new Map<string, number>();
     for (const line of lines) {
@@ -166,7 +170,10 @@ function memcachedText(port: number, command: string): Promise<Buffer> {
     socket.on('data', (chunk) => {
       chunks.push(chunk);
       const all = Buffer.concat(chunks);
-      if (/(^|\r\n)(END|ERROR[^\r]*)\r\n$/.test(all.toString('latin1'))) {
+      // metadump ends its key lines with a bare \n, other replies with \r\n.
+      if (
+        /(^|\n)(END|ERROR[^\r]*|BUSY[^\r]*)\r\n$/.test(all.toString('latin1'))
+      ) {
         socket.end();
         resolve(all);
       }

@@ -20,7 +20,10 @@ export function startExpirySweeps(
     running = removeExpired()
       .then(
         (removed) => {
-          if (removed > 0) logger.log(`Removed ${removed} expired sessions`);
+          if (removed > 0)
+            logger.log(
+              `Removed ${removed} expired session${removed === 1 ? '' : 's'}`,
+            );
         },
         (err: unknown) =>
           logger.warn(

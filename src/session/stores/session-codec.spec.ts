@@ -5,7 +5,8 @@ import { createSessionCodec } from './session-codec.js';
 
 /** A session as express-session hands it to a store: its cookie is a Cookie instance. */
 function liveSession(data: Record<string, unknown>): SessionData {
-  const cookie = new session.Cookie({ maxAge: 60_000, httpOnly: true });
+  const cookie = new session.Cookie();
+  cookie.maxAge = 60_000;
   return { cookie, ...data } as unknown as SessionData;
 }
 

@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import {
   sessionOptionsFromEnv,
@@ -45,6 +46,8 @@ describeEachStore('sessions:cleanup on the store:', (store) => {
   let probe: StoreProbe | undefined;
 
   beforeAll(async () => {
+    // The stores log outages as warnings; expected here, and noise in the test output.
+    Logger.overrideLogger(['error']);
     setup = await store.setUp();
     env = { ...setup.env, SESSION_KEY_PREFIX: prefix, SESSION_SECRET: 'x' };
   });

@@ -241,7 +241,10 @@ describe('starting the app', () => {
 });
 
 /** The demo login over real HTTP, cookies carried by hand as a browser would. */
-async function logInOverHttp(port: number, username: string): Promise<string> {
+async function logInOverHttp(
+  port: number,
+  username: string,
+): Promise<{ greeting: string; cookie: string }> {
   const base = `http://127.0.0.1:${port}`;
   const jar = new Map<string, string>();
   const keep = (res: Response) => {
@@ -268,7 +271,15 @@ async function logInOverHttp(port: number, username: string): Promise<string> {
   expect(post.status).toBe(302);
   expect(post.headers.get('location')).toBe('/login/');
   keep(post);
-  const page = await fetch(`${base}/login/`, { headers: { cookie: cookie() } });
+  return { greeting: await greetingAt(port, cookie()), cookie: cookie() };
+}
+
+/** The greeting of the login page for a visitor sending `cookie`. */
+async function greetingAt(port: number, cookie: string): Promise<string> {
+  const page = await fetch(`http://127.0.0.1:${port}/login/`, {
+    headers: { cookie },
+  });
+  expect(page.status).toBe(200);
   return /<h3>欢迎:(.*?)<\/h3>/.exec(await page.text())?.[1] ?? '';
 }
 
@@ -284,11 +295,51 @@ describeEachStore('npm start with SESSION_TYPE of the store:', (store) => {
         status: 'ok',
         store: { type: store.type, ok: true },
       });
-      expect(await logInOverHttp(server.port, '小明')).toBe('小明');
+      expect((await logInOverHttp(server.port, '小明')).greeting).toBe('小明');
     } finally {
       await server.stop();
       await setup.tearDown();
     }
     expect(server.stderr()).toBe('');
+  });
+});
+
+describe('switching SESSION_SERIALIZATION_FORMAT', () => {
+  it('keeps users logged in across a restart from msgpack to json and back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'format-switch-'));
+    const env = {
+      SESSION_SECRET: 'stays-the-same',
+      DATABASE_URL: `sqlite:${join(dir, 'sessions.sqlite')}`,
+    };
+    const first = await startServer({
+      ...env,
+      SESSION_SERIALIZATION_FORMAT: 'msgpack',
+    });
+    let cookie: string;
+    try {
+      ({ cookie } = await logInOverHttp(first.port, 'Zoë'));
+    } finally {
+      await first.stop();
+    }
+    const second = await startServer({
+      ...env,
+      SESSION_SERIALIZATION_FORMAT: 'json',
+    });
+    try {
+      expect(await greetingAt(second.port, cookie)).toBe('Zoë');
+      // A second login writes JSON; the msgpack-era session was read, not lost.
+      expect((await logInOverHttp(second.port, '小红')).greeting).toBe('小红');
+    } finally {
+      await second.stop();
+    }
+    const third = await startServer({
+      ...env,
+      SESSION_SERIALIZATION_FORMAT: 'msgpack',
+    });
+    try {
+      expect(await greetingAt(third.port, cookie)).toBe('Zoë');
+    } finally {
+      await third.stop();
+    }
   });
 });

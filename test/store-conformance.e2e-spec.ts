@@ -2,6 +2,7 @@
  * One suite, every store, each on its real server: the same behaviour is asserted of all of
  * them. test/utils/conformance-summary.reporter.cjs prints a line per store at the end.
  */
+import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SessionData, Store } from 'express-session';
 import {
@@ -20,6 +21,7 @@ import {
 import { validateSessionOptions } from '../src/session/validate-session-options.js';
 import { blackHole, type BlackHole } from './utils/black-hole.js';
 import { freePort } from './utils/free-port.js';
+import type { StoreProbe } from './utils/store-probes.js';
 import {
   describeEachStore,
   uniquePrefix,
@@ -48,12 +50,16 @@ function byId(list: SessionList | undefined): Record<string, SessionData> {
 function useStore(store: StoreCase) {
   let setup: StoreSetup;
   const opened: SessionStoreHandle[] = [];
+  const probes: StoreProbe[] = [];
 
   beforeAll(async () => {
+    // The stores log outages as warnings; expected here, and noise in the test output.
+    Logger.overrideLogger(['error']);
     setup = await store.setUp();
   });
 
   afterAll(async () => {
+    await Promise.all(probes.map((probe) => probe.close()));
     await Promise.all(opened.map((handle) => handle.close()));
     await setup?.tearDown();
   });
@@ -73,12 +79,18 @@ function useStore(store: StoreCase) {
       return handle.store;
     },
     closeLast: () => opened.pop()!.close(),
+    /** Reads the server directly, beside the store under test. */
+    probeOf: (prefix: string): StoreProbe => {
+      const probe = setup.probe(prefix, () => opened.at(-1)!);
+      probes.push(probe);
+      return probe;
+    },
   };
 }
 
 /** What every store must do on its real server. */
 function onItsServer(store: StoreCase): void {
-  const { open } = useStore(store);
+  const { open, probeOf } = useStore(store);
 
   it('get returns what set stored, and null for an unknown id', async () => {
     const s = await open();
@@ -230,7 +242,7 @@ function onItsServer(store: StoreCase): void {
     });
   }
 
-  if (store.shared) readsTheOtherFormat(open);
+  if (store.shared) readsTheOtherFormat(open, probeOf);
   else {
     // Two memory stores never share sessions: a format switch is a restart, which empties it.
     // oxlint-disable-next-line jest/no-disabled-tests, jest/expect-expect -- the name says why it cannot apply
@@ -239,7 +251,10 @@ function onItsServer(store: StoreCase): void {
 }
 
 /** Sessions written in JSON load once msgpack is configured, and the other way round. */
-function readsTheOtherFormat(open: (overrides: Env) => Promise<Store>): void {
+function readsTheOtherFormat(
+  open: (overrides: Env) => Promise<Store>,
+  probeOf: (prefix: string) => StoreProbe,
+): void {
   it('reads a session written in the other serialization format', async () => {
     const prefix = uniquePrefix();
     const json = await open({
@@ -258,7 +273,26 @@ function readsTheOtherFormat(open: (overrides: Env) => Promise<Store>): void {
     expect(await call((cb) => json.get('was-msgpack', cb))).toMatchObject({
       v: 'mp 名',
     });
+    await expectStoredAs(probeOf(prefix), prefix + 'was-json', 'json');
+    await expectStoredAs(probeOf(prefix), prefix + 'was-msgpack', 'msgpack');
+    // The next save rewrites a session in the configured format.
+    await call((cb) => msgpack.set('was-json', session({ v: 'now mp' }), cb));
+    await expectStoredAs(probeOf(prefix), prefix + 'was-json', 'msgpack');
   });
+}
+
+/** Checks the bytes on the server, where the probe can read them (not through the app). */
+async function expectStoredAs(
+  probe: StoreProbe,
+  key: string,
+  format: 'json' | 'msgpack',
+): Promise<void> {
+  if (!probe.bytes) return;
+  const first = (await probe.bytes(key))?.[0];
+  const isMsgpackMap =
+    first !== undefined &&
+    ((first & 0xf0) === 0x80 || first === 0xde || first === 0xdf);
+  expect(format === 'json' ? first === 0x7b : isMsgpackMap).toBe(true);
 }
 
 /** What every networked store must do when its server is gone: fail fast, never hang. */

@@ -1,5 +1,6 @@
 import { describe, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,20 @@ export interface StoreCase {
    * stores that live in the process or on a local disk.
    */
   unreachableEnv?(hostPort: string): Env;
+}
+
+/** Removes the collection a MongoDB case made, so a real server keeps nothing of the tests. */
+async function dropCollection(url: string, collection: string): Promise<void> {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await client
+      .db()
+      .collection(collection)
+      .drop()
+      .catch(() => undefined);
+  } finally {
+    await client.close();
+  }
 }
 
 export function uniquePrefix(): string {
@@ -183,7 +198,7 @@ export function storeCases(): StoreCase[] {
             SESSION_MONGODB_COLLECTION: collection,
           },
           probe: (prefix, getHandle) => handleProbe(getHandle, prefix),
-          tearDown: () => Promise.resolve(),
+          tearDown: () => dropCollection(MONGODB_URL!, collection),
         });
       },
     },

@@ -14,6 +14,8 @@ export interface StoreProbe {
   keys(): Promise<string[]>;
   /** Keys under the prefix still on disk, expired ones included (sql and filesystem). */
   keysOnDisk?(): Promise<string[]>;
+  /** The stored session's bytes as the store keeps them; null when absent or expired. */
+  bytes?(key: string): Promise<Buffer | null>;
   /** The stored session, parsed; null when absent or expired. */
   read(key: string): Promise<Record<string, unknown> | null>;
   /** Seconds until the key expires. */
@@ -39,12 +41,11 @@ export function redisProbe(url: string, prefix: string): StoreProbe {
     } while (cursor !== '0');
     return found;
   };
+  const bytes = (key: string) => client.getBuffer(key);
   return {
     keys,
-    read: async (key) => {
-      const raw = await client.get(key);
-      return raw === null ? null : (JSON.parse(raw) as Record<string, unknown>);
-    },
+    bytes,
+    read: async (key) => parseStored(await bytes(key)),
     ttlSeconds: (key) => client.ttl(key),
     // Leaves the shared Redis as it was: only this test's prefix is removed, never a flush.
     close: async () => {
@@ -66,17 +67,19 @@ export function knexProbe(
   const onDisk = () =>
     db(table).whereRaw('substr(sid, 1, ?) = ?', [[...prefix].length, prefix]);
   const own = () => onDisk().where('expires_at', '>', Date.now());
+  const bytes = async (key: string) => {
+    const row = await own()
+      .where('sid', key)
+      .first<{ sess: string | Buffer } | undefined>('sess');
+    return row ? Buffer.from(row.sess) : null;
+  };
   return {
     keys: async () =>
       (await own().select<{ sid: string }[]>('sid')).map((row) => row.sid),
     keysOnDisk: async () =>
       (await onDisk().select<{ sid: string }[]>('sid')).map((row) => row.sid),
-    read: async (key) => {
-      const row = await own()
-        .where('sid', key)
-        .first<{ sess: string | Buffer } | undefined>('sess');
-      return row ? parseStored(row.sess) : null;
-    },
+    bytes,
+    read: async (key) => parseStored(await bytes(key)),
     ttlSeconds: async (key) => {
       const row = await own()
         .where('sid', key)
@@ -139,16 +142,18 @@ export function memcachedProbe(port: number, prefix: string): StoreProbe {
     }
     return entries;
   };
+  const bytes = async (key: string) => {
+    const reply = await memcachedText(port, `get ${key}\r\n`);
+    const header = /^VALUE \S+ \d+ (\d+)\r\n/.exec(reply.toString('latin1'));
+    if (!header) return null;
+    const start = header[0].length;
+    return reply.subarray(start, start + Number(header[1]));
+  };
   return {
     keys: async () =>
       [...(await metadump()).keys()].filter((key) => key.startsWith(prefix)),
-    read: async (key) => {
-      const reply = await memcachedText(port, `get ${key}\r\n`);
-      const header = /^VALUE \S+ \d+ (\d+)\r\n/.exec(reply.toString('latin1'));
-      if (!header) return null;
-      const start = header[0].length;
-      return parseStored(reply.subarray(start, start + Number(header[1])));
-    },
+    bytes,
+    read: async (key) => parseStored(await bytes(key)),
     ttlSeconds: async (key) => {
       const exp = (await metadump()).get(key);
       if (exp === undefined) return -2;
@@ -203,6 +208,8 @@ export function fileProbe(dir: string, prefix: string): StoreProbe {
         Buffer.from(name.slice(0, -'.session'.length), 'base64url').toString(),
       )
       .filter((key) => key.startsWith(prefix));
+  const bytes = async (key: string) =>
+    ((await expiry(key)) ?? 0) > Date.now() ? readFile(fileOf(key)) : null;
   return {
     keysOnDisk,
     keys: async () => {
@@ -211,10 +218,8 @@ export function fileProbe(dir: string, prefix: string): StoreProbe {
         if (((await expiry(key)) ?? 0) > Date.now()) keys.push(key);
       return keys;
     },
-    read: async (key) => {
-      if (((await expiry(key)) ?? 0) <= Date.now()) return null;
-      return parseStored(await readFile(fileOf(key)));
-    },
+    bytes,
+    read: async (key) => parseStored(await bytes(key)),
     ttlSeconds: async (key) => {
       const at = await expiry(key);
       return at === undefined ? -2 : Math.round((at - Date.now()) / 1000);
@@ -224,8 +229,8 @@ export function fileProbe(dir: string, prefix: string): StoreProbe {
 }
 
 /** Sessions are written as JSON in these suites (the default format). */
-function parseStored(raw: string | Buffer): Record<string, unknown> {
-  return JSON.parse(raw.toString()) as Record<string, unknown>;
+function parseStored(raw: Buffer | null): Record<string, unknown> | null {
+  return raw && (JSON.parse(raw.toString()) as Record<string, unknown>);
 }
 
 /**

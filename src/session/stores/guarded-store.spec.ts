@@ -8,6 +8,7 @@ import {
 } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
+import { SessionTooLargeError } from '../session-too-large.error.js';
 import { StoreUnavailableError } from '../store-unavailable.error.js';
 import { GuardedStore, pingWithin } from './guarded-store.js';
 import { call, sleep } from './store.fixtures.js';
@@ -261,6 +262,25 @@ describe('GuardedStore', () => {
         TIMEOUT_MS,
       );
       expect((await outcome((cb) => store.get('abc', cb))).err).toBe(original);
+    });
+
+    it('passes an HTTP error the store chose on unchanged (a 507 stays a 507)', async () => {
+      const tooLarge = new SessionTooLargeError('memcached', 2_000_000, 1000);
+      const store = new GuardedStore(
+        new MinimalStore(failWith(tooLarge)),
+        TIMEOUT_MS,
+      );
+      const { err } = await outcome((cb) => store.set('abc', session(), cb));
+      expect(err).toBe(tooLarge);
+      expect((err as SessionTooLargeError).getStatus()).toBe(507);
+    });
+
+    it('lists ids from all() when the inner store has no ids()', async () => {
+      const inner = new FullStore();
+      const store = new GuardedStore(inner, TIMEOUT_MS);
+      await call((cb) => store.set('a', session(), cb));
+      await call((cb) => store.set('b', session(), cb));
+      expect(await call<string[]>((cb) => store.ids(cb))).toEqual(['a', 'b']);
     });
   });
 

@@ -92,6 +92,11 @@ async function sqliteConfig(options: SqlOptions): Promise<Knex.Config> {
 function serverConfig(options: SqlOptions): Knex.Config {
   const timeout = options.storeTimeoutMs;
   const pool = { min: 0, max: 10, idleTimeoutMillis: 30_000 };
+  // knex prints pool errors to the console; each failed call is already logged once, with its
+  // reason, by the store guard, so these go to the debug level rather than doubling the log.
+  const logger = new Logger('SqlSessionStore');
+  const debug = (message: unknown) => logger.debug(String(message));
+  const log = { warn: debug, error: debug, deprecate: debug, debug };
   if (/^postgres(ql)?:/.test(options.url)) {
     return {
       client: 'pg',
@@ -102,6 +107,7 @@ function serverConfig(options: SqlOptions): Knex.Config {
       },
       pool,
       acquireConnectionTimeout: timeout,
+      log,
     };
   }
   return {
@@ -115,6 +121,7 @@ function serverConfig(options: SqlOptions): Knex.Config {
     },
     pool,
     acquireConnectionTimeout: timeout,
+    log,
   } as Knex.Config;
 }
 

@@ -222,6 +222,19 @@ function onItsServer(store: StoreCase): void {
     expect(await call((cb) => s.get('unicode', cb))).toMatchObject(data);
   });
 
+  it('keeps sessions under a unicode prefix apart from an ASCII one', async () => {
+    const unicodePrefix = `e2e-名前-🔑-${uniquePrefix()}`;
+    const unicode = await open({ SESSION_KEY_PREFIX: unicodePrefix });
+    const ascii = await open({ SESSION_KEY_PREFIX: uniquePrefix() });
+    await call((cb) => unicode.set('sid', session({ who: 'ユーザー' }), cb));
+    expect(await call((cb) => unicode.get('sid', cb))).toMatchObject({
+      who: 'ユーザー',
+    });
+    await expect(call((cb) => ascii.get('sid', cb))).resolves.toBeNull();
+    await call((cb) => unicode.destroy('sid', cb));
+    await expect(call((cb) => unicode.get('sid', cb))).resolves.toBeNull();
+  });
+
   it('takes 50 concurrent writers to distinct sessions', async () => {
     const s = await open();
     const ids = Array.from({ length: 50 }, (_, i) => `writer-${i}`);

@@ -4,41 +4,21 @@
  * Prints a table and writes bench/results/latest.json and bench/results/latest.svg.
  */
 import { writeFile, mkdir } from 'node:fs/promises';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { renderChart } from './lib/chart.mjs';
-import { anonymousVisitor, cookieHeader, loggedInVisitor, postLoginRequests, PROXY_HEADERS } from './lib/clients.mjs';
-import { cpuMicrosOf, rssOf, startNodeServer, startRedis } from './lib/processes.mjs';
+import { cookieHeader, loggedInVisitor, PROXY_HEADERS } from './lib/clients.mjs';
+import { BENCH_SECRET, benchSettings, CASES, loadFor, loadRun, machine, median, medianOf } from './lib/measure.mjs';
+import { rssOf, startNodeServer, startRedis } from './lib/processes.mjs';
 
-const quick = process.argv.includes('--quick');
-const SETTINGS = {
-  quick,
-  rounds: quick ? 1 : 3,
-  durationSeconds: quick ? 1 : 5,
-  warmupSeconds: quick ? 0.5 : 2,
-  connections: 10,
-  memoryRequests: quick ? [2_000, 20_000] : [20_000, 200_000],
-};
+const SETTINGS = benchSettings({ rounds: 3, durationSeconds: 5, warmupSeconds: 2 });
+const { quick } = SETTINGS;
+SETTINGS.memoryRequests = quick ? [2_000, 20_000] : [20_000, 200_000];
 /** What the README promises, checked against the measurements (not asserted in tests). */
 const TARGETS = { loggedInGetRatio: 1.0, otherRatio: 0.9, anonymousCommands: 0, loggedInGetCommands: 1, rssGrowth: 1.2 };
 
 const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url));
-const SECRET = 'bench-secret-bench-secret-bench-secret';
-
-const CASES = [
-  { id: 'anonymous-get-login', title: 'anonymous GET /login/', path: '/login/', expect: '2xx', visitor: 'anonymous' },
-  { id: 'logged-in-get-login', title: 'logged-in GET /login/', path: '/login/', expect: '2xx', visitor: 'logged-in' },
-  { id: 'logged-in-post-login', title: 'POST /login/ (logged in)', path: '/login/', expect: '3xx', visitor: 'post-loop' },
-  { id: 'get-setcookie', title: 'GET /setcookie/', path: '/setcookie/', expect: '2xx', visitor: 'none' },
-];
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const log = (line) => process.stdout.write(`${line}\n`);
 
 /** Commands the server ran, summed over every command but the INFO that reads them. */
@@ -49,47 +29,12 @@ async function commandTotal(redis) {
     .reduce((sum, [, , calls]) => sum + Number(calls), 0);
 }
 
-/** autocannon options that make `target` serve `testCase` as a real visitor would. */
-async function loadFor(target, testCase) {
-  const base = { url: `${target.url}${testCase.path}`, connections: SETTINGS.connections, headers: { ...PROXY_HEADERS } };
-  switch (testCase.visitor) {
-    case 'none':
-      return base;
-    case 'anonymous': {
-      const visitor = await anonymousVisitor(target.url);
-      return { ...base, headers: { ...base.headers, cookie: cookieHeader(visitor.jar) } };
-    }
-    case 'logged-in': {
-      const visitor = await loggedInVisitor(target.url);
-      return { ...base, headers: { ...base.headers, cookie: cookieHeader(visitor.jar) } };
-    }
-    case 'post-loop':
-      return { ...base, ...postLoginRequests(await anonymousVisitor(target.url)) };
-  }
-  throw new Error(`unknown visitor ${testCase.visitor}`);
-}
-
 async function measure(target, testCase, redis, seconds) {
-  const options = { ...(await loadFor(target, testCase)), duration: seconds };
+  const options = { ...(await loadFor(target, testCase, SETTINGS.connections)), duration: seconds };
   const before = await commandTotal(redis);
-  const cpuBefore = await cpuMicrosOf(target.pid);
-  const result = await autocannon(options);
-  const cpu = (await cpuMicrosOf(target.pid)) - cpuBefore;
+  const m = await loadRun(target, options, testCase.expect);
   const commands = (await commandTotal(redis)) - before;
-  const total = result.requests.total;
-  // Requests still in flight when the run ends reached the store but are not in `total`.
-  const sent = Math.max(result.requests.sent, total);
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    requests: total,
-    commandsPerRequest: sent > 0 ? commands / sent : 0,
-    // The server's own CPU per request: steadier than req/s on a shared machine.
-    cpuMicrosPerRequest: total > 0 ? cpu / total : 0,
-    expectedStatusShare: total > 0 ? result[testCase.expect] / total : 0,
-    errors: result.errors + result.timeouts,
-  };
+  return { ...m, commandsPerRequest: m.sent > 0 ? commands / m.sent : 0 };
 }
 
 /** RSS after `counts[0]` and after `counts[1]` logged-in page views, to show memory stays flat. */
@@ -106,16 +51,6 @@ async function memoryGrowth(target) {
   await autocannon({ ...options, amount: last - first });
   const rssLast = await rssOf(target.pid);
   return { afterRequests: [first, last], rssMiB: [rssFirst / 2 ** 20, rssLast / 2 ** 20], growth: rssLast / rssFirst };
-}
-
-function machine() {
-  return {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.versions.node,
-    platform: `${os.type()} ${os.release()}`,
-  };
 }
 
 /** The same table in Markdown, for the README. */
@@ -160,7 +95,7 @@ async function main() {
   log(`bench: ${quick ? 'quick smoke run' : 'full run (a few minutes)'}; starting a private redis-server and both apps`);
   const redisServer = await startRedis();
   const redis = new Redis(redisServer.url);
-  const common = { NODE_ENV: 'production', REDIS_URL: redisServer.url, SESSION_SECRET: SECRET, SESSION_KEY_PREFIX: 'session:' };
+  const common = { NODE_ENV: 'production', REDIS_URL: redisServer.url, SESSION_SECRET: BENCH_SECRET, SESSION_KEY_PREFIX: 'session:' };
   const app = await startNodeServer('app', root('dist/main.js'), { ...common, SESSION_TYPE: 'redis', TRUST_PROXY: '1' });
   const baseline = await startNodeServer('baseline', root('bench/baseline/server.mjs'), common);
   const targets = { app, baseline };
@@ -187,11 +122,7 @@ async function main() {
         rounds.push(pair);
       }
       const summarize = (name) => ({
-        rps: median(rounds.map((r) => r[name].rps)),
-        p50: median(rounds.map((r) => r[name].p50)),
-        p99: median(rounds.map((r) => r[name].p99)),
-        commandsPerRequest: median(rounds.map((r) => r[name].commandsPerRequest)),
-        cpuMicrosPerRequest: median(rounds.map((r) => r[name].cpuMicrosPerRequest)),
+        ...medianOf(rounds.map((r) => r[name]), ['rps', 'p50', 'p99', 'commandsPerRequest', 'cpuMicrosPerRequest']),
         expectedStatusShare: Math.min(...rounds.map((r) => r[name].expectedStatusShare)),
       });
       cases.push({ ...testCase, rounds, median: { app: summarize('app'), baseline: summarize('baseline') }, ratio: median(rounds.map((r) => r.ratio)) });

@@ -44,6 +44,11 @@ export function formToken(html) {
   return /name="_csrf" value="([^"]*)"/.exec(html)?.[1] ?? '';
 }
 
+/** The user name the login page greets (empty for an anonymous visitor, undefined on another page). */
+export function greetedName(html) {
+  return /<h3>欢迎:([^<]*)<\/h3>/.exec(html)?.[1];
+}
+
 /** An anonymous visitor who has loaded the login form: its cookies and token. */
 export async function anonymousVisitor(baseUrl) {
   const jar = {};

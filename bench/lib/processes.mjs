@@ -1,4 +1,4 @@
-/** Servers the benchmark starts for itself: a private redis-server and the two apps. */
+/** Servers the benchmarks start for themselves: private redis-server and memcached, and the apps. */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
@@ -18,51 +18,93 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Spawns a store server that listens on `port` once ready. Fails with a message naming its Debian
+ * package when the binary is missing, or with its stderr when it exits before listening; a server
+ * that failed to start is killed. Returns `stop()`, which kills it and waits for its exit.
+ */
+async function startDaemon(command, args, port, debianPackage) {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-2000)));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  try {
+    await new Promise((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err) => reject(new Error(`cannot start ${command} (Debian package ${debianPackage}): ${err.message}`)));
+    });
+    await waitForPort(port, () => {
+      if (!running()) throw new Error(`${command} on port ${port} exited (${child.exitCode ?? child.signalCode}): ${stderr.trim()}`);
+    });
+  } catch (err) {
+    if (child.pid !== undefined && running()) child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    stop: async () => {
+      if (!running()) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
 /** A redis-server on a free port that keeps nothing on disk; stopped by `stop()`. */
 export async function startRedis() {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'bench-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const server = await startDaemon('redis-server', args, port, 'redis-server').catch(async (err) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   });
-  await new Promise((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (err) => reject(new Error(`cannot start redis-server (Debian package redis-server): ${err.message}`)));
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  await waitForPort(port);
   return {
-    url,
+    url: `redis://127.0.0.1:${port}`,
     port,
     stop: async () => {
-      child.kill('SIGKILL');
+      await server.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
+/** A memcached on a free port (TCP only, 64 MB, default 1 MB item limit); stopped by `stop()`. */
+export async function startMemcached() {
+  const port = await freePort();
+  const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-m', '64'];
+  // memcached refuses to run as root unless told which user to run as.
+  if (process.getuid?.() === 0) args.push('-u', 'root');
+  const server = await startDaemon('memcached', args, port, 'memcached');
+  return { address: `127.0.0.1:${port}`, port, stop: server.stop };
+}
+
 /**
  * Starts `node <script>` with `env` and waits until GET /health answers 200.
- * Returns its URL, pid and a `stop()`.
+ * Returns its URL, pid, `output()` (the tail of its stdout and stderr) and a `stop()`.
  */
 export async function startNodeServer(name, script, env) {
   const port = await freePort();
   const child = spawn(process.execPath, [script], {
     env: { PATH: process.env.PATH, ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => (output = (output + chunk).slice(-20_000)));
   const url = `http://127.0.0.1:${port}`;
+  let health = 'no answer';
   for (let attempt = 0; attempt < 200; attempt++) {
     if (child.exitCode !== null) break;
     const res = await fetch(`${url}/health`).catch(() => undefined);
+    if (res) health = `${res.status} ${await res.text()}`;
     if (res?.ok) {
       return {
         name,
         url,
         pid: child.pid,
+        output: () => output,
         stop: async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
           const exited = new Promise((resolve) => child.once('exit', resolve));
           child.kill('SIGTERM');
           await Promise.race([exited, sleep(3000).then(() => child.kill('SIGKILL'))]);
@@ -72,11 +114,13 @@ export async function startNodeServer(name, script, env) {
     await sleep(100);
   }
   child.kill('SIGKILL');
-  throw new Error(`${name} did not start: ${stderr}`);
+  throw new Error(`${name} did not start (GET /health: ${health}): ${output}`);
 }
 
-async function waitForPort(port) {
+/** Waits until `port` accepts connections; `check()` may throw to give up early (a dead server). */
+async function waitForPort(port, check = () => {}) {
   for (let attempt = 0; attempt < 200; attempt++) {
+    check();
     const open = await new Promise((resolve) => {
       const socket = connect(port, '127.0.0.1');
       socket.once('connect', () => (socket.destroy(), resolve(true)));

@@ -7,8 +7,11 @@ import type { SessionStoreHandle } from './store-handle.js';
 
 type MongoOptions = ResolvedOptionsOf<'mongodb'>;
 
+/** Shortest time a connection attempt gets, whatever the per-call deadline. */
+const MIN_CONNECT_TIMEOUT_MS = 2000;
+
 /**
- * A client for `options.url` (its database is the one used) that gives up on an unreachable
+ * A client for `options.url` (its database is the one used) whose calls give up on an unreachable
  * server within `storeTimeoutMs`, so a call fails rather than hangs. It connects on first use.
  */
 export function createMongoClient(
@@ -16,7 +19,9 @@ export function createMongoClient(
 ): MongoClient {
   return new MongoClient(options.url, {
     serverSelectionTimeoutMS: options.storeTimeoutMs,
-    connectTimeoutMS: options.storeTimeoutMs,
+    // A first TLS + auth handshake to a remote cluster can outlast one call's deadline; the
+    // driver keeps connecting in the background, so calls still fail fast meanwhile (as Redis).
+    connectTimeoutMS: Math.max(options.storeTimeoutMs, MIN_CONNECT_TIMEOUT_MS),
   });
 }
 

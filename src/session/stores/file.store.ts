@@ -6,8 +6,7 @@ import type { ResolvedOptionsOf } from '../session.options.js';
 import type { SessionCodec } from './session-codec.js';
 import { sessionTtlSeconds } from './session-ttl.js';
 import type { SessionStoreHandle } from './store-handle.js';
-
-type Callback<T = unknown> = (err?: unknown, value?: T) => void;
+import { settle, type Callback } from './store-callback.js';
 
 const SUFFIX = '.session';
 /** Temp files start with a dot, which base64url never does, so none passes for a session. */
@@ -155,10 +154,7 @@ export class FileSessionStore extends Store {
   }
 
   private run<T>(cb: Callback<T> | undefined, work: () => Promise<T>): void {
-    work().then(
-      (value) => cb?.(null, value),
-      (err: unknown) => cb?.(err),
-    );
+    settle(work(), cb);
   }
 }
 

@@ -2,8 +2,7 @@ import { HttpException, Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
 import { StoreUnavailableError } from '../store-unavailable.error.js';
 import { TouchThrottle } from './touch-throttle.js';
-
-type Callback<T = unknown> = (err?: unknown, value?: T) => void;
+import type { Callback } from './store-callback.js';
 
 /**
  * Wraps a store so that no call outlives `timeoutMs` and every failure surfaces as a

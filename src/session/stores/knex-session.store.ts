@@ -6,8 +6,7 @@ import {
   type StoredSession,
 } from './session-codec.js';
 import { sessionTtlSeconds } from './session-ttl.js';
-
-type Callback<T = unknown> = (err?: unknown, value?: T) => void;
+import { settle, type Callback } from './store-callback.js';
 
 interface SessionRow {
   sid: string;
@@ -182,12 +181,7 @@ export class KnexSessionStore extends Store {
   }
 
   private run<T>(cb: Callback<T> | undefined, work: () => Promise<T>): void {
-    this.createTable()
-      .then(work)
-      .then(
-        (value) => cb?.(null, value),
-        (err: unknown) => cb?.(err),
-      );
+    settle(this.createTable().then(work), cb);
   }
 }
 

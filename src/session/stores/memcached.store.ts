@@ -10,6 +10,7 @@ import {
 import { connectMemjs, type MemjsConnection } from './memjs-client.js';
 import type { SessionCodec } from './session-codec.js';
 import { sessionTtlSeconds } from './session-ttl.js';
+import { settle, type Callback } from './store-callback.js';
 import type { SessionStoreHandle } from './store-handle.js';
 
 export {
@@ -18,7 +19,6 @@ export {
 } from './memcached-limits.js';
 
 type Options = ResolvedOptionsOf<'memcached'>;
-type Callback<T = unknown> = (err?: unknown, value?: T) => void;
 
 /**
  * Sessions in memcached under `prefix + sid`, encoded by the codec, expiring with the session.
@@ -81,10 +81,7 @@ export class MemcachedSessionStore extends Store {
       checkMemcachedKey(key);
       return work(key, this.memjs.client);
     };
-    this.memjs.call(key, attempt()).then(
-      (value) => cb?.(null, value),
-      (err: unknown) => cb?.(err),
-    );
+    settle(this.memjs.call(key, attempt()), cb);
   }
 }
 

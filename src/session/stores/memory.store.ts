@@ -8,8 +8,7 @@ import {
 } from './session-codec.js';
 import type { SessionStoreHandle } from './store-handle.js';
 import { sessionTtlSeconds } from './session-ttl.js';
-
-type Callback<T = unknown> = (err?: unknown, value?: T) => void;
+import type { Callback } from './store-callback.js';
 
 /**
  * In-process store for tests and demos. Unlike express-session's MemoryStore it is bounded

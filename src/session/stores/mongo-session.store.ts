@@ -3,8 +3,7 @@ import type { SessionData } from 'express-session';
 import { Binary, type Collection, type MongoClient } from 'mongodb';
 import type { SessionCodec, StoredSession } from './session-codec.js';
 import { sessionTtlSeconds } from './session-ttl.js';
-
-type Callback<T = unknown> = (err?: unknown, value?: T) => void;
+import { settle, type Callback } from './store-callback.js';
 
 /** What {@link MongoSessionStore} needs besides the client. */
 export interface MongoSessionStoreConfig {
@@ -181,9 +180,6 @@ export class MongoSessionStore extends MongoStore {
   }
 
   private run<T>(cb: Callback<T> | undefined, work: () => Promise<T>): void {
-    work().then(
-      (value) => cb?.(null, value),
-      (err: unknown) => cb?.(err),
-    );
+    settle(work(), cb);
   }
 }

@@ -1,7 +1,8 @@
 /** Test helpers shared by the store specs; not part of the build (see tsconfig.build.json). */
 import type { SessionData } from 'express-session';
+import type { Callback } from './store-callback.js';
 
-export type Callback<T = unknown> = (err?: unknown, value?: T) => void;
+export type { Callback } from './store-callback.js';
 
 /** Runs a callback-style store call; resolves with its value or rejects with its error. */
 export function call<T>(

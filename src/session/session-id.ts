@@ -2,6 +2,8 @@ import { randomFillSync } from 'node:crypto';
 
 /** Bytes of randomness per session id: 192 bits, as express-session's own uid-safe ids. */
 const ID_BYTES = 24;
+/** Characters in every id made here (base64url, no padding); stores size their keys by it. */
+export const SESSION_ID_LENGTH = Math.ceil((ID_BYTES * 4) / 3);
 /** Ids drawn from one refill of the pool. */
 const IDS_PER_REFILL = 256;
 

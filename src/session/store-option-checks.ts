@@ -15,13 +15,12 @@ import {
   type ResolvedSessionOptions,
   type SessionModuleOptions,
 } from './session.options.js';
+import { SESSION_ID_LENGTH } from './session-id.js';
+import { MAX_FILE_KEY_BYTES } from './stores/file.store.js';
 import { MEMCACHED_MAX_KEY_BYTES } from './stores/memcached-limits.js';
 
-/** Characters in every session id we make (24 random bytes in base64url). */
-export const SESSION_ID_LENGTH = 32;
 /** File names are base64url(prefix + id) + '.session' and must fit in 255 bytes. */
-export const FILE_MAX_PREFIX_BYTES =
-  Math.floor(((255 - '.session'.length) * 3) / 4) - SESSION_ID_LENGTH;
+export const FILE_MAX_PREFIX_BYTES = MAX_FILE_KEY_BYTES - SESSION_ID_LENGTH;
 
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 /** `a, b or c` */

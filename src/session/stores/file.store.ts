@@ -9,6 +9,12 @@ import type { SessionStoreHandle } from './store-handle.js';
 import { settle, type Callback } from './store-callback.js';
 
 const SUFFIX = '.session';
+/** Longest file name the common filesystems take (ext4, xfs, btrfs, APFS). */
+const MAX_NAME_BYTES = 255;
+/** Longest key (prefix + id) in bytes whose file name fits in {@link MAX_NAME_BYTES}. */
+export const MAX_FILE_KEY_BYTES = Math.floor(
+  ((MAX_NAME_BYTES - SUFFIX.length) * 3) / 4,
+);
 /** Temp files start with a dot, which base64url never does, so none passes for a session. */
 const TEMP = /^\..+\.tmp$/;
 /** No write takes a minute: an older temp file was left by a crash. */
@@ -146,9 +152,9 @@ export class FileSessionStore extends Store {
 
   private fileOf(sid: string): string {
     const name = Buffer.from(this.prefix + sid).toString('base64url') + SUFFIX;
-    if (name.length > 255)
+    if (name.length > MAX_NAME_BYTES)
       throw new Error(
-        `Session key too long for a file name: ${name.length} > 255 bytes`,
+        `Session key too long for a file name: ${name.length} > ${MAX_NAME_BYTES} bytes`,
       );
     return join(this.dir, name);
   }

@@ -65,7 +65,12 @@ function parse(raw: StoredSession): unknown {
       return raw.startsWith('{') ? JSON.parse(raw) : undefined;
     if (raw.length === 0) return undefined;
     if (raw[0] === JSON_OPEN)
-      return JSON.parse(Buffer.from(raw).toString('utf8'));
+      return JSON.parse(
+        // A view, not a copy: this runs on every session load.
+        Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString(
+          'utf8',
+        ),
+      );
     if (isMsgpackMap(raw[0])) return packr.unpack(raw);
   } catch {
     // Truncated or corrupt: reported by the caller as unreadable.

@@ -7,24 +7,19 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import {
-  sessionOptionsFromEnv,
-  type Env,
-  type SessionStoreHandle,
-} from '../src/session/index.js';
-import { createStore } from '../src/session/stores/index.js';
+import { type Env, type SessionStoreHandle } from '../src/session/index.js';
 import {
   call,
   expiringSession,
   session,
   sleep,
 } from '../src/session/stores/store.fixtures.js';
-import { validateSessionOptions } from '../src/session/validate-session-options.js';
 import {
   describeEachStore,
   uniquePrefix,
   type StoreSetup,
 } from './utils/store-cases.js';
+import { openStoreFromEnv } from './utils/store-from-env.js';
 import type { StoreProbe } from './utils/store-probes.js';
 
 const CLEANUP = resolve('dist/sessions-cleanup.js');
@@ -60,9 +55,7 @@ describeEachStore('sessions:cleanup on the store:', (store) => {
 
   if (swept) {
     it('removes expired sessions and leaves live ones', async () => {
-      handle = await createStore(
-        validateSessionOptions(sessionOptionsFromEnv(env).options),
-      );
+      handle = await openStoreFromEnv(env);
       probe = setup.probe(prefix, () => handle!);
       const s = handle.store;
       await call((cb) => s.set('live', session({ n: 1 }), cb));

@@ -7,15 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { SessionData } from 'express-session';
-import {
-  sessionOptionsFromEnv,
-  StoreUnavailableError,
-} from '../src/session/index.js';
-import { createStore } from '../src/session/stores/index.js';
+import { StoreUnavailableError } from '../src/session/index.js';
 import { call, session, sleep } from '../src/session/stores/store.fixtures.js';
-import { validateSessionOptions } from '../src/session/validate-session-options.js';
 import { freePort } from './utils/free-port.js';
 import { MYSQL_URL, POSTGRES_URL } from './utils/store-cases.js';
+import { openStoreFromEnv } from './utils/store-from-env.js';
 import { dropTable, type SqlClient } from './utils/store-probes.js';
 import { forward } from './utils/tcp-proxy.js';
 
@@ -35,14 +31,12 @@ describe.each([
     const port = await freePort();
     const viaProxy = new URL(url);
     viaProxy.port = String(port);
-    const { options } = sessionOptionsFromEnv({
-      SESSION_SECRET: 'x',
+    const handle = await openStoreFromEnv({
       SESSION_TYPE: 'sql',
       DATABASE_URL: viaProxy.toString(),
       SESSION_SQL_TABLE: table,
       SESSION_STORE_TIMEOUT_MS: '500',
     });
-    const handle = await createStore(validateSessionOptions(options));
     const proxy = { close: () => Promise.resolve() };
     try {
       const down = await call((cb) => handle.store.get('sid', cb)).catch(

@@ -3,11 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import knexFactory from 'knex';
-import { sessionOptionsFromEnv } from '../src/session/index.js';
-import { createStore } from '../src/session/stores/index.js';
 import { call, session } from '../src/session/stores/store.fixtures.js';
-import { validateSessionOptions } from '../src/session/validate-session-options.js';
 import { POSTGRES_URL } from './utils/store-cases.js';
+import { openStoreFromEnv } from './utils/store-from-env.js';
 
 const schema = `e2e_schema_${randomBytes(4).toString('hex')}`;
 const db = knexFactory({ client: 'pg', connection: POSTGRES_URL });
@@ -19,14 +17,12 @@ afterAll(async () => {
 
 it('keeps sessions in SESSION_SQL_SCHEMA.SESSION_SQL_TABLE, creating both', async () => {
   Logger.overrideLogger(['error']);
-  const { options } = sessionOptionsFromEnv({
-    SESSION_SECRET: 'x',
+  const handle = await openStoreFromEnv({
     SESSION_TYPE: 'sql',
     DATABASE_URL: POSTGRES_URL,
     SESSION_SQL_SCHEMA: schema,
     SESSION_SQL_TABLE: 'web_sessions',
   });
-  const handle = await createStore(validateSessionOptions(options));
   try {
     await call((cb) => handle.store.set('sid', session({ n: 1 }), cb));
     expect(await call((cb) => handle.store.get('sid', cb))).toMatchObject({

@@ -6,19 +6,16 @@ import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SessionData, Store } from 'express-session';
 import {
-  sessionOptionsFromEnv,
   StoreUnavailableError,
   type Env,
   type SessionStoreHandle,
 } from '../src/session/index.js';
-import { createStore } from '../src/session/stores/index.js';
 import {
   call,
   expiringSession,
   session,
   sleep,
 } from '../src/session/stores/store.fixtures.js';
-import { validateSessionOptions } from '../src/session/validate-session-options.js';
 import { blackHole, type BlackHole } from './utils/black-hole.js';
 import { freePort } from './utils/free-port.js';
 import type { StoreProbe } from './utils/store-probes.js';
@@ -28,6 +25,7 @@ import {
   type StoreCase,
   type StoreSetup,
 } from './utils/store-cases.js';
+import { openStoreFromEnv } from './utils/store-from-env.js';
 
 /** Deadline of one store call in the unreachable cases, and what the test allows on top. */
 const UNREACHABLE_TIMEOUT_MS = 300;
@@ -66,15 +64,13 @@ function useStore(store: StoreCase) {
 
   return {
     open: async (overrides: Env = {}): Promise<Store> => {
-      const { options } = sessionOptionsFromEnv({
-        SESSION_SECRET: 'conformance',
+      const handle = await openStoreFromEnv({
         SESSION_KEY_PREFIX: uniquePrefix(),
         SESSION_TOUCH_AFTER: '0',
         SESSION_LIFETIME: '3600',
         ...setup.env,
         ...overrides,
       });
-      const handle = await createStore(validateSessionOptions(options));
       opened.push(handle);
       return handle.store;
     },

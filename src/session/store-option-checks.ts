@@ -17,7 +17,10 @@ import {
 } from './session.options.js';
 import { SESSION_ID_LENGTH } from './session-id.js';
 import { MAX_FILE_KEY_BYTES } from './stores/file.store.js';
-import { MEMCACHED_MAX_KEY_BYTES } from './stores/memcached-limits.js';
+import {
+  MEMCACHED_KEY_FORBIDDEN,
+  MEMCACHED_MAX_KEY_BYTES,
+} from './stores/memcached-limits.js';
 
 /** File names are base64url(prefix + id) + '.session' and must fit in 255 bytes. */
 export const FILE_MAX_PREFIX_BYTES = MAX_FILE_KEY_BYTES - SESSION_ID_LENGTH;
@@ -64,8 +67,7 @@ export function storeOptionProblems(
         problems.push(
           `prefix: at most ${maxPrefix} bytes with memcached (keys are limited to ${MEMCACHED_MAX_KEY_BYTES}), got ${bytes(prefix)}`,
         );
-      // eslint-disable-next-line no-control-regex
-      if (/[\s\x00-\x1f\x7f]/.test(prefix))
+      if (MEMCACHED_KEY_FORBIDDEN.test(prefix))
         problems.push(
           'prefix: memcached keys cannot hold spaces or control characters',
         );

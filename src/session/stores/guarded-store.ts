@@ -1,6 +1,7 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
 import { StoreUnavailableError } from '../store-unavailable.error.js';
+import { withDeadline } from './deadline.js';
 import { TouchThrottle } from './touch-throttle.js';
 import type { Callback } from './store-callback.js';
 
@@ -169,25 +170,12 @@ export function pingWithin(
   ping: () => Promise<void>,
   timeoutMs: number,
 ): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new StoreUnavailableError('ping', `timed out after ${timeoutMs} ms`),
-        ),
-      timeoutMs,
-    );
-    ping().then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
+  return withDeadline(
+    // A ping that throws instead of rejecting still answers through the promise.
+    new Promise<void>((resolve) => resolve(ping())),
+    timeoutMs,
+    () => new StoreUnavailableError('ping', `timed out after ${timeoutMs} ms`),
+  );
 }
 
 /**

@@ -16,6 +16,9 @@ export function memcachedExpiry(ttlSeconds: number, now = Date.now()): number {
     : ttlSeconds;
 }
 
+/** What a memcached key cannot hold: it ends a key in the text protocol, which other clients use. */
+export const MEMCACHED_KEY_FORBIDDEN = /[\s\p{Cc}]/u;
+
 /** Throws unless memcached takes `key`: 1 to 250 bytes, no whitespace or control characters. */
 export function checkMemcachedKey(key: string): void {
   const bytes = Buffer.byteLength(key);
@@ -23,8 +26,7 @@ export function checkMemcachedKey(key: string): void {
     throw new Error(
       `Memcached key too long: ${bytes} bytes, limit ${MEMCACHED_MAX_KEY_BYTES}`,
     );
-  // They end a key in memcached's text protocol, and other clients may share these servers.
-  if (bytes === 0 || /[\s\p{Cc}]/u.test(key))
+  if (bytes === 0 || MEMCACHED_KEY_FORBIDDEN.test(key))
     throw new Error(
       `Memcached key ${JSON.stringify(key)} is empty or holds whitespace or control characters`,
     );

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'memjs';
+import { withDeadline } from './deadline.js';
 import { superviseSockets } from './memjs-sockets.js';
 
 /** Added to the store timeout for calls memjs never answers, should it lose one. */
@@ -92,14 +93,10 @@ function statsAll(client: Client, outages: OutageLog): Promise<void> {
   });
 }
 
-/** `work`, or a rejection once `ms` have passed without it settling. */
-function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`memcached did not answer within ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
+/** `work`, failed with a message naming memcached once `ms` have passed. */
+const within = <T>(ms: number, work: Promise<T>): Promise<T> =>
+  withDeadline(
+    work,
+    ms,
+    () => new Error(`memcached did not answer within ${ms} ms`),
+  );

@@ -2,22 +2,14 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { appConfigFromEnv, type AppConfig } from './app.config.js';
+import { appConfigFromEnv } from './app.config.js';
 import { AppModule } from './app.module.js';
 import { APP_OPTIONS, setupApp } from './app.setup.js';
-import { InvalidConfigError } from './session/index.js';
+import { readConfigOrExit } from './read-config.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Bootstrap');
-  let config: AppConfig;
-  try {
-    config = appConfigFromEnv(process.env);
-  } catch (err) {
-    // A bad setting stops the start with one line per variable, not a stack trace.
-    if (!(err instanceof InvalidConfigError)) throw err;
-    console.error(err.message);
-    process.exit(1);
-  }
+  const config = readConfigOrExit(() => appConfigFromEnv(process.env));
   config.warnings.forEach((warning) => logger.warn(warning));
 
   const app = await NestFactory.create<NestExpressApplication>(

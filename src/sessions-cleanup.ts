@@ -6,23 +6,17 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import {
-  InvalidConfigError,
   SESSION_STORE,
   SessionModule,
   sessionOptionsFromEnv,
-  type SessionModuleOptions,
   type SessionStoreHandle,
 } from './session/index.js';
+import { readConfigOrExit } from './read-config.js';
 
 async function cleanup(): Promise<void> {
-  let options: SessionModuleOptions;
-  try {
-    ({ options } = sessionOptionsFromEnv(process.env));
-  } catch (err) {
-    if (!(err instanceof InvalidConfigError)) throw err;
-    console.error(err.message);
-    process.exit(1);
-  }
+  const { options } = readConfigOrExit(() =>
+    sessionOptionsFromEnv(process.env),
+  );
   const context = await NestFactory.createApplicationContext(
     SessionModule.forRoot(options),
     { logger: ['error', 'warn'], abortOnError: false },

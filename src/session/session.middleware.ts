@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import session, { type Store } from 'express-session';
+import { escapeRegExp } from './escape-reg-exp.js';
 import { createSessionIdGenerator } from './session-id.js';
 import type { ResolvedSessionOptions } from './session.options.js';
 
@@ -28,9 +29,7 @@ export function createSessionMiddleware(
 export function cookieDetector(
   name: string,
 ): (header: string | undefined) => boolean {
-  const pattern = new RegExp(
-    `(?:^|;)\\s*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}=`,
-  );
+  const pattern = new RegExp(`(?:^|;)\\s*${escapeRegExp(name)}=`);
   return (header) => header !== undefined && pattern.test(header);
 }
 

@@ -1,6 +1,7 @@
 import { MongoStore } from 'connect-mongo';
 import type { SessionData } from 'express-session';
 import { Binary, type Collection, type MongoClient } from 'mongodb';
+import { escapeRegExp } from '../escape-reg-exp.js';
 import type { SessionCodec, StoredSession } from './session-codec.js';
 import { sessionTtlSeconds } from './session-ttl.js';
 import { settle, type Callback } from './store-callback.js';
@@ -31,8 +32,6 @@ const live = () => ({
 });
 
 const expiryIn = (seconds: number) => new Date(Date.now() + seconds * 1000);
-const escapeRegExp = (text: string) =>
-  text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** The driver returns BSON Binary for the Buffer a msgpack session was stored as. */
 const stored = (raw: unknown) =>
   (raw instanceof Binary ? raw.value() : raw) as StoredSession;

@@ -1,0 +1,3 @@
+/** `text` with every regular-expression metacharacter escaped, to match it literally. */
+export const escapeRegExp = (text: string): string =>
+  text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,12 +1,31 @@
 /**
  * Prints one line per store after the e2e run: how many conformance tests passed, failed or
  * could not run there, and why (the skipped test's name says it). Stores are the describe
- * blocks "conformance: <store>" of store-conformance.e2e-spec.ts.
+ * blocks "conformance: <store>" of store-conformance.e2e-spec.ts. Then it names every test of
+ * any suite that did not run, which jest's default reporter only counts.
  */
 const TITLE = /^conformance: (.+)$/;
+/** How a deliberate skip's name says why it did not run. */
+const SKIP_REASON = /NOT RUN|not applicable/;
 
 class ConformanceSummaryReporter {
   onRunComplete(_contexts, results) {
+    this.printConformance(results);
+    this.printNotRun(results);
+  }
+
+  printNotRun(results) {
+    const notRun = results.testResults.flatMap((file) =>
+      file.testResults
+        // Skips in these suites name their reason; other skips are tests left out by -t.
+        .filter((test) => test.status === 'pending' && SKIP_REASON.test(test.title))
+        .map((test) => `  - ${[...test.ancestorTitles, test.title].join(' > ')}`),
+    );
+    if (notRun.length === 0) return;
+    process.stdout.write(`Tests not run here (${notRun.length}):\n${notRun.join('\n')}\n\n`);
+  }
+
+  printConformance(results) {
     const stores = new Map();
     for (const file of results.testResults) {
       for (const test of file.testResults) {
@@ -21,7 +40,7 @@ class ConformanceSummaryReporter {
         if (test.status === 'passed') row.passed += 1;
         else if (test.status === 'failed') row.failed += 1;
         // Skips this suite makes name their reason; other skips are tests left out by -t.
-        else if (/NOT RUN|not applicable/.test(test.title)) {
+        else if (SKIP_REASON.test(test.title)) {
           row.notRun += 1;
           row.notes.push(test.title);
         }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { appConfigFromEnv } from './app.config.js';
-import { InvalidConfigError } from './session/index.js';
+import { InvalidConfigError } from 'nest-server-session';
 
 const SECRET = { SESSION_SECRET: 'test-secret' };
 

@@ -5,7 +5,7 @@ import {
   sessionOptionsFromEnv,
   type Env,
   type SessionModuleOptions,
-} from './session/index.js';
+} from 'nest-server-session';
 
 /** Everything the app takes from its environment, read once at boot. */
 export interface AppConfig {

@@ -3,7 +3,7 @@ import { APP_CONFIG, type AppConfig } from './app.config.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CookieModule } from './cookie/cookie.module.js';
 import { HealthModule } from './health/health.module.js';
-import { SessionModule } from './session/index.js';
+import { SessionModule } from 'nest-server-session';
 
 /** The demo app, built from a config that was read and validated once at boot. */
 @Module({})

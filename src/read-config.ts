@@ -1,4 +1,4 @@
-import { InvalidConfigError } from './session/index.js';
+import { InvalidConfigError } from 'nest-server-session';
 
 /**
  * Runs `read` (a config reader) and returns what it read; a bad setting stops the process with

@@ -10,7 +10,7 @@ import {
   SessionModule,
   sessionOptionsFromEnv,
   type SessionStoreHandle,
-} from './session/index.js';
+} from 'nest-server-session';
 import { readConfigOrExit } from './read-config.js';
 
 async function cleanup(): Promise<void> {

@@ -15,7 +15,7 @@ import { CsrfService } from '../src/csrf/csrf.service.js';
 import {
   RESOLVED_SESSION_OPTIONS,
   type ResolvedSessionOptions,
-} from '../src/session/index.js';
+} from 'nest-server-session';
 import {
   launchBrowser,
   submitAndFollow,

@@ -7,13 +7,13 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { type Env, type SessionStoreHandle } from '../src/session/index.js';
+import { type Env, type SessionStoreHandle } from 'nest-server-session';
 import {
   call,
   expiringSession,
   session,
   sleep,
-} from '../src/session/stores/store.fixtures.js';
+} from '../packages/nest-server-session/src/stores/common/store.fixtures.js';
 import {
   describeEachStore,
   uniquePrefix,

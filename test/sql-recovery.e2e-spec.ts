@@ -7,8 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { SessionData } from 'express-session';
-import { StoreUnavailableError } from '../src/session/index.js';
-import { call, session, sleep } from '../src/session/stores/store.fixtures.js';
+import { StoreUnavailableError } from 'nest-server-session';
+import {
+  call,
+  session,
+  sleep,
+} from '../packages/nest-server-session/src/stores/common/store.fixtures.js';
 import { freePort } from './utils/free-port.js';
 import { MYSQL_URL, POSTGRES_URL } from './utils/store-cases.js';
 import { openStoreFromEnv } from './utils/store-from-env.js';

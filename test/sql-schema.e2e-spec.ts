@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import knexFactory from 'knex';
-import { call, session } from '../src/session/stores/store.fixtures.js';
+import {
+  call,
+  session,
+} from '../packages/nest-server-session/src/stores/common/store.fixtures.js';
 import { POSTGRES_URL } from './utils/store-cases.js';
 import { openStoreFromEnv } from './utils/store-from-env.js';
 

@@ -9,13 +9,13 @@ import {
   StoreUnavailableError,
   type Env,
   type SessionStoreHandle,
-} from '../src/session/index.js';
+} from 'nest-server-session';
 import {
   call,
   expiringSession,
   session,
   sleep,
-} from '../src/session/stores/store.fixtures.js';
+} from '../packages/nest-server-session/src/stores/common/store.fixtures.js';
 import { blackHole, type BlackHole } from './utils/black-hole.js';
 import { freePort } from './utils/free-port.js';
 import type { StoreProbe } from './utils/store-probes.js';

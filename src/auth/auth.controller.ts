@@ -15,7 +15,7 @@ import { CsrfService } from '../csrf/csrf.service.js';
 import {
   RESOLVED_SESSION_OPTIONS,
   type ResolvedSessionOptions,
-} from '../session/index.js';
+} from 'nest-server-session';
 import { AuthService } from './auth.service.js';
 import { MAX_USERNAME_LENGTH, parseLoginForm } from './login.form.js';
 

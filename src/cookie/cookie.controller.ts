@@ -12,7 +12,7 @@ import { CsrfService } from '../csrf/csrf.service.js';
 import {
   RESOLVED_SESSION_OPTIONS,
   type ResolvedSessionOptions,
-} from '../session/index.js';
+} from 'nest-server-session';
 import {
   cookieKey,
   cookieMaxAge,

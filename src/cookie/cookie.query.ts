@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { COOKIE_NAME_PATTERN } from '../session/option-checks.js';
+import { COOKIE_NAME_PATTERN } from 'nest-server-session';
 
 export const DEFAULT_COOKIE_KEY = 'name';
 export const DEFAULT_COOKIE_VALUE = 'cocoococo';

@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import {
   RESOLVED_SESSION_OPTIONS,
   type ResolvedSessionOptions,
-} from '../session/index.js';
+} from 'nest-server-session';
 
 /** Form field that carries the token. */
 export const CSRF_FIELD = '_csrf';

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { SESSION_STORE, type SessionStoreHandle } from '../session/index.js';
+import { SESSION_STORE, type SessionStoreHandle } from 'nest-server-session';
 
 /** Liveness of the session store, for load balancers and orchestrators. */
 @Controller('health')

@@ -4,11 +4,7 @@ import { MongoClient } from 'mongodb';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type {
-  Env,
-  SessionStoreHandle,
-  SessionType,
-} from '../../src/session/index.js';
+import type { Env, SessionStoreHandle, SessionType } from 'nest-server-session';
 import { MemcachedServerProcess } from './memcached-server.js';
 import {
   dropTable,

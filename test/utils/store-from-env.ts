@@ -2,9 +2,9 @@ import {
   sessionOptionsFromEnv,
   type Env,
   type SessionStoreHandle,
-} from '../../src/session/index.js';
-import { createStore } from '../../src/session/stores/index.js';
-import { validateSessionOptions } from '../../src/session/validate-session-options.js';
+} from 'nest-server-session';
+import { createStore } from '../../packages/nest-server-session/src/stores/index.js';
+import { validateSessionOptions } from '../../packages/nest-server-session/src/validate-session-options.js';
 
 /**
  * A session store built from environment variables exactly as the app builds it (env mapping,

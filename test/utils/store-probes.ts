@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { Redis } from 'ioredis';
-import type { SessionStoreHandle } from '../../src/session/index.js';
+import type { SessionStoreHandle } from 'nest-server-session';
 
 /**
  * Reads a store directly, beside the app, to check what a request really wrote: each store with

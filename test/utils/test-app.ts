@@ -9,7 +9,7 @@ import {
   SESSION_STORE,
   type Env,
   type SessionStoreHandle,
-} from '../../src/session/index.js';
+} from 'nest-server-session';
 
 export const TEST_SECRET = 'e2e-test-secret';
 

@@ -10,10 +10,10 @@ import {
 import { Logger } from '@nestjs/common';
 import type { SessionData } from 'express-session';
 import { Client } from 'memjs';
-import { freePort } from '../../../test/utils/free-port.js';
-import { MemcachedServerProcess } from '../../../test/utils/memcached-server.js';
-import { SessionTooLargeError } from '../session-too-large.error.js';
-import type { ResolvedOptionsOf } from '../session.options.js';
+import { freePort } from '../../../../../test/utils/free-port.js';
+import { MemcachedServerProcess } from '../../../../../test/utils/memcached-server.js';
+import { SessionTooLargeError } from '../../session-too-large.error.js';
+import type { ResolvedOptionsOf } from '../../session.options.js';
 import {
   MEMCACHED_MAX_KEY_BYTES,
   MEMCACHED_MAX_RELATIVE_EXPIRY,
@@ -21,9 +21,14 @@ import {
   memcachedExpiry,
 } from './memcached-limits.js';
 import { createMemcachedStore } from './memcached.store.js';
-import { createSessionCodec } from './session-codec.js';
-import type { SessionStoreHandle } from './store-handle.js';
-import { call, expiringSession, session, sleep } from './store.fixtures.js';
+import { createSessionCodec } from '../common/session-codec.js';
+import type { SessionStoreHandle } from '../common/store-handle.js';
+import {
+  call,
+  expiringSession,
+  session,
+  sleep,
+} from '../common/store.fixtures.js';
 
 const TIMEOUT_MS = 500;
 const THIRTY_ONE_DAYS = 31 * 24 * 3600;

@@ -1,14 +1,14 @@
 import { Store, type SessionData } from 'express-session';
 import { LRUCache } from 'lru-cache';
-import type { ResolvedOptionsOf } from '../session.options.js';
+import type { ResolvedOptionsOf } from '../../session.options.js';
 import {
   createSessionCodec,
   type SessionCodec,
   type StoredSession,
-} from './session-codec.js';
-import type { SessionStoreHandle } from './store-handle.js';
-import { sessionTtlSeconds } from './session-ttl.js';
-import type { Callback } from './store-callback.js';
+} from '../common/session-codec.js';
+import type { SessionStoreHandle } from '../common/store-handle.js';
+import { sessionTtlSeconds } from '../common/session-ttl.js';
+import type { Callback } from '../common/store-callback.js';
 
 /**
  * In-process store for tests and demos. Unlike express-session's MemoryStore it is bounded

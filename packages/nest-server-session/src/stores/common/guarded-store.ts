@@ -1,6 +1,6 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
-import { StoreUnavailableError } from '../store-unavailable.error.js';
+import { StoreUnavailableError } from '../../store-unavailable.error.js';
 import { withDeadline } from './deadline.js';
 import { TouchThrottle } from './touch-throttle.js';
 import type { Callback } from './store-callback.js';

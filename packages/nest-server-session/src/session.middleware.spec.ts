@@ -4,7 +4,7 @@ import {
   cookieDetector,
   createSessionMiddleware,
 } from './session.middleware.js';
-import { LruSessionStore } from './stores/memory.store.js';
+import { LruSessionStore } from './stores/memory/memory.store.js';
 import { validateSessionOptions } from './validate-session-options.js';
 
 describe('cookieDetector', () => {

@@ -1,5 +1,5 @@
 import type { Store } from 'express-session';
-import type { SessionType } from '../session.options.js';
+import type { SessionType } from '../../session.options.js';
 
 /** What each store file builds: the express-session store plus its lifecycle. */
 export interface SessionStoreHandle {

@@ -1,10 +1,10 @@
 import { MongoStore } from 'connect-mongo';
 import type { SessionData } from 'express-session';
 import { Binary, type Collection, type MongoClient } from 'mongodb';
-import { escapeRegExp } from '../escape-reg-exp.js';
-import type { SessionCodec, StoredSession } from './session-codec.js';
-import { sessionTtlSeconds } from './session-ttl.js';
-import { settle, type Callback } from './store-callback.js';
+import { escapeRegExp } from '../../escape-reg-exp.js';
+import type { SessionCodec, StoredSession } from '../common/session-codec.js';
+import { sessionTtlSeconds } from '../common/session-ttl.js';
+import { settle, type Callback } from '../common/store-callback.js';
 
 /** What {@link MongoSessionStore} needs besides the client. */
 export interface MongoSessionStoreConfig {

@@ -1,9 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
-import { validateSessionOptions } from '../validate-session-options.js';
+import { validateSessionOptions } from '../../validate-session-options.js';
 import { createMemoryStore, LruSessionStore } from './memory.store.js';
-import { createSessionCodec } from './session-codec.js';
-import { call, sleep, session, expiringSession } from './store.fixtures.js';
+import { createSessionCodec } from '../common/session-codec.js';
+import {
+  call,
+  sleep,
+  session,
+  expiringSession,
+} from '../common/store.fixtures.js';
 
 const LIFETIME = 3600;
 

@@ -16,11 +16,11 @@ import {
   type SessionModuleOptions,
 } from './session.options.js';
 import { SESSION_ID_LENGTH } from './session-id.js';
-import { MAX_FILE_KEY_BYTES } from './stores/file.store.js';
+import { MAX_FILE_KEY_BYTES } from './stores/filesystem/file.store.js';
 import {
   MEMCACHED_KEY_FORBIDDEN,
   MEMCACHED_MAX_KEY_BYTES,
-} from './stores/memcached-limits.js';
+} from './stores/memcached/memcached-limits.js';
 
 /** File names are base64url(prefix + id) + '.session' and must fit in 255 bytes. */
 export const FILE_MAX_PREFIX_BYTES = MAX_FILE_KEY_BYTES - SESSION_ID_LENGTH;

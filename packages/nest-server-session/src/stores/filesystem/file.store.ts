@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Store, type SessionData } from 'express-session';
-import type { ResolvedOptionsOf } from '../session.options.js';
-import type { SessionCodec } from './session-codec.js';
-import { sessionTtlSeconds } from './session-ttl.js';
-import type { SessionStoreHandle } from './store-handle.js';
-import { settle, type Callback } from './store-callback.js';
+import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { SessionCodec } from '../common/session-codec.js';
+import { sessionTtlSeconds } from '../common/session-ttl.js';
+import type { SessionStoreHandle } from '../common/store-handle.js';
+import { settle, type Callback } from '../common/store-callback.js';
 
 const SUFFIX = '.session';
 /** Longest file name the common filesystems take (ext4, xfs, btrfs, APFS). */

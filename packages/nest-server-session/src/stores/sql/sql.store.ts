@@ -2,10 +2,10 @@ import { Logger } from '@nestjs/common';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import type { ResolvedOptionsOf } from '../session.options.js';
+import type { ResolvedOptionsOf } from '../../session.options.js';
 import { KnexSessionStore } from './knex-session.store.js';
-import type { SessionCodec } from './session-codec.js';
-import type { SessionStoreHandle } from './store-handle.js';
+import type { SessionCodec } from '../common/session-codec.js';
+import type { SessionStoreHandle } from '../common/store-handle.js';
 
 type SqlOptions = ResolvedOptionsOf<'sql'>;
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'memjs';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../common/deadline.js';
 import { superviseSockets } from './memjs-sockets.js';
 
 /** Added to the store timeout for calls memjs never answers, should it lose one. */

@@ -4,9 +4,9 @@ import {
   createSessionCodec,
   type SessionCodec,
   type StoredSession,
-} from './session-codec.js';
-import { sessionTtlSeconds } from './session-ttl.js';
-import { settle, type Callback } from './store-callback.js';
+} from '../common/session-codec.js';
+import { sessionTtlSeconds } from '../common/session-ttl.js';
+import { settle, type Callback } from '../common/store-callback.js';
 
 interface SessionRow {
   sid: string;

@@ -18,7 +18,7 @@ import type {
   ResolvedSessionOptions,
   SessionModuleOptions,
 } from './session.options.js';
-import { GuardedStore } from './stores/guarded-store.js';
+import { GuardedStore } from './stores/common/guarded-store.js';
 import type { SessionStoreHandle } from './stores/index.js';
 
 type Callback<T = unknown> = (err?: unknown, value?: T) => void;

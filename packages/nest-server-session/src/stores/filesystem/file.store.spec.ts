@@ -3,11 +3,19 @@ import type { SessionData } from 'express-session';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { ResolvedOptionsOf } from '../session.options.js';
+import type { ResolvedOptionsOf } from '../../session.options.js';
 import { createFileStore, type FileSessionStore } from './file.store.js';
-import { createSessionCodec, type SessionCodec } from './session-codec.js';
-import type { SessionStoreHandle } from './store-handle.js';
-import { call, expiringSession, session, sleep } from './store.fixtures.js';
+import {
+  createSessionCodec,
+  type SessionCodec,
+} from '../common/session-codec.js';
+import type { SessionStoreHandle } from '../common/store-handle.js';
+import {
+  call,
+  expiringSession,
+  session,
+  sleep,
+} from '../common/store.fixtures.js';
 
 const LIFETIME = 3600;
 const MINUTE = 60_000;

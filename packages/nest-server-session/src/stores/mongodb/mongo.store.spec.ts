@@ -1,11 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Binary, BSON, type Document, type MongoClient } from 'mongodb';
 import { createServer, type Socket } from 'node:net';
-import type { ResolvedOptionsOf } from '../session.options.js';
+import type { ResolvedOptionsOf } from '../../session.options.js';
 import { createMongoClient, createMongoStore } from './mongo.store.js';
-import { createSessionCodec } from './session-codec.js';
-import type { SessionStoreHandle } from './store-handle.js';
-import { call, expiringSession, session, sleep } from './store.fixtures.js';
+import { createSessionCodec } from '../common/session-codec.js';
+import type { SessionStoreHandle } from '../common/store-handle.js';
+import {
+  call,
+  expiringSession,
+  session,
+  sleep,
+} from '../common/store.fixtures.js';
 
 const LIFETIME = 3600;
 

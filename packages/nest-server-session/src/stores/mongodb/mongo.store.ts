@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { MongoClient } from 'mongodb';
-import type { ResolvedOptionsOf } from '../session.options.js';
+import type { ResolvedOptionsOf } from '../../session.options.js';
 import { MongoSessionStore } from './mongo-session.store.js';
-import type { SessionCodec } from './session-codec.js';
-import type { SessionStoreHandle } from './store-handle.js';
+import type { SessionCodec } from '../common/session-codec.js';
+import type { SessionStoreHandle } from '../common/store-handle.js';
 
 type MongoOptions = ResolvedOptionsOf<'mongodb'>;
 

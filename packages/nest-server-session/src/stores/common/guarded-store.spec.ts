@@ -8,8 +8,8 @@ import {
 } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Store, type SessionData } from 'express-session';
-import { SessionTooLargeError } from '../session-too-large.error.js';
-import { StoreUnavailableError } from '../store-unavailable.error.js';
+import { SessionTooLargeError } from '../../session-too-large.error.js';
+import { StoreUnavailableError } from '../../store-unavailable.error.js';
 import { GuardedStore, pingWithin } from './guarded-store.js';
 import { call, sleep } from './store.fixtures.js';
 import { TouchThrottle } from './touch-throttle.js';

@@ -1,17 +1,17 @@
 import { Store, type SessionData } from 'express-session';
 import type { Client } from 'memjs';
-import { SessionTooLargeError } from '../session-too-large.error.js';
-import type { ResolvedOptionsOf } from '../session.options.js';
+import { SessionTooLargeError } from '../../session-too-large.error.js';
+import type { ResolvedOptionsOf } from '../../session.options.js';
 import {
   checkMemcachedKey,
   MEMCACHED_MAX_VALUE_BYTES,
   memcachedExpiry,
 } from './memcached-limits.js';
 import { connectMemjs, type MemjsConnection } from './memjs-client.js';
-import type { SessionCodec } from './session-codec.js';
-import { sessionTtlSeconds } from './session-ttl.js';
-import { settle, type Callback } from './store-callback.js';
-import type { SessionStoreHandle } from './store-handle.js';
+import type { SessionCodec } from '../common/session-codec.js';
+import { sessionTtlSeconds } from '../common/session-ttl.js';
+import { settle, type Callback } from '../common/store-callback.js';
+import type { SessionStoreHandle } from '../common/store-handle.js';
 
 export {
   MEMCACHED_MAX_VALUE_BYTES,

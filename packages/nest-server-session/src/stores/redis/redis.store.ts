@@ -2,10 +2,10 @@ import { Logger } from '@nestjs/common';
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
-import type { ResolvedOptionsOf } from '../session.options.js';
-import type { SessionCodec } from './session-codec.js';
-import type { SessionStoreHandle } from './store-handle.js';
-import { sessionTtlSeconds } from './session-ttl.js';
+import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { SessionCodec } from '../common/session-codec.js';
+import type { SessionStoreHandle } from '../common/store-handle.js';
+import { sessionTtlSeconds } from '../common/session-ttl.js';
 
 /** Longest pause between reconnection attempts: a store that comes back is used within this. */
 const MAX_RECONNECT_DELAY_MS = 2000;

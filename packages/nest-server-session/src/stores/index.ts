@@ -1,17 +1,15 @@
 import type { ResolvedSessionOptions } from '../session.options.js';
-import { startExpirySweeps } from './expiry-sweeper.js';
-import { createFileStore } from './file.store.js';
-import { GuardedStore, pingWithin } from './guarded-store.js';
-import { createMemcachedStore } from './memcached.store.js';
-import { createMemoryStore } from './memory.store.js';
-import { createMongoStore } from './mongo.store.js';
-import { createRedisStore } from './redis.store.js';
-import { createSessionCodec, type SessionCodec } from './session-codec.js';
-import { createSqlStore } from './sql.store.js';
-import type { SessionStoreHandle } from './store-handle.js';
-import { TouchThrottle } from './touch-throttle.js';
+import { assertDriversInstalled } from './drivers.js';
+import { startExpirySweeps } from './common/expiry-sweeper.js';
+import { GuardedStore, pingWithin } from './common/guarded-store.js';
+import {
+  createSessionCodec,
+  type SessionCodec,
+} from './common/session-codec.js';
+import type { SessionStoreHandle } from './common/store-handle.js';
+import { TouchThrottle } from './common/touch-throttle.js';
 
-export type { SessionStoreHandle } from './store-handle.js';
+export type { SessionStoreHandle } from './common/store-handle.js';
 
 /**
  * Builds the store for `options.type`, then bounds every call by `storeTimeoutMs`, refreshes
@@ -22,6 +20,7 @@ export type { SessionStoreHandle } from './store-handle.js';
 export async function createStore(
   options: ResolvedSessionOptions,
 ): Promise<SessionStoreHandle> {
+  assertDriversInstalled(options);
   const handle = await createRawStore(
     options,
     createSessionCodec(options.serialization),
@@ -43,23 +42,44 @@ export async function createStore(
   };
 }
 
-function createRawStore(
+/**
+ * Each store's module is imported only for its type, so that its driver (an optional peer
+ * dependency) need not be installed by apps that use another store.
+ */
+async function createRawStore(
   options: ResolvedSessionOptions,
   codec: SessionCodec,
-): Promise<SessionStoreHandle> | SessionStoreHandle {
+): Promise<SessionStoreHandle> {
   switch (options.type) {
     case 'redis':
-      return createRedisStore(options, codec);
+      return (await import('./redis/redis.store.js')).createRedisStore(
+        options,
+        codec,
+      );
     case 'memcached':
-      return createMemcachedStore(options, codec);
+      return (
+        await import('./memcached/memcached.store.js')
+      ).createMemcachedStore(options, codec);
     case 'mongodb':
-      return createMongoStore(options, codec);
+      return (await import('./mongodb/mongo.store.js')).createMongoStore(
+        options,
+        codec,
+      );
     case 'sql':
-      return createSqlStore(options, codec);
+      return (await import('./sql/sql.store.js')).createSqlStore(
+        options,
+        codec,
+      );
     case 'filesystem':
-      return createFileStore(options, codec);
+      return (await import('./filesystem/file.store.js')).createFileStore(
+        options,
+        codec,
+      );
     case 'memory':
-      return createMemoryStore(options, codec);
+      return (await import('./memory/memory.store.js')).createMemoryStore(
+        options,
+        codec,
+      );
     default: {
       const unknown: never = options;
       throw new Error(

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import knex, { type Knex } from 'knex';
 import { KnexSessionStore } from './knex-session.store.js';
-import { call, session, expiringSession } from './store.fixtures.js';
+import { call, session, expiringSession } from '../common/store.fixtures.js';
 
 interface Row {
   sid: string;

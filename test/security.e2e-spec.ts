@@ -120,15 +120,37 @@ describe('safety defaults', () => {
     expect(setCookie(res, 'session')).toBeUndefined();
   });
 
-  it('re-sends the cookie with a fresh expiry on each visit of a logged-in user', async () => {
-    const t = await start({ SESSION_TYPE: 'memory', SESSION_LIFETIME: '3600' });
+  it('re-sends the cookie with a fresh expiry on each visit that refreshes the store expiry (every visit with SESSION_TOUCH_AFTER=0)', async () => {
+    const t = await start({
+      SESSION_TYPE: 'memory',
+      SESSION_LIFETIME: '3600',
+      SESSION_TOUCH_AFTER: '0',
+    });
     const agent = request.agent(t.server);
     await logIn(agent, 'alice');
-    const res = await agent.get('/login/').expect(200);
-    const expires = new Date(
-      /Expires=([^;]+)/.exec(setCookie(res, 'session')!)![1],
-    ).getTime();
-    expect(Math.abs(expires - (Date.now() + 3600 * 1000))).toBeLessThan(5000);
+    for (let visit = 0; visit < 2; visit++) {
+      const res = await agent.get('/login/').expect(200);
+      const expires = new Date(
+        /Expires=([^;]+)/.exec(setCookie(res, 'session')!)![1],
+      ).getTime();
+      expect(Math.abs(expires - (Date.now() + 3600 * 1000))).toBeLessThan(5000);
+    }
+  });
+
+  it('sends no cookie on a visit that refreshes nothing, and one once SESSION_TOUCH_AFTER has passed: cookie and store entry end together', async () => {
+    const t = await start({
+      SESSION_TYPE: 'memory',
+      SESSION_LIFETIME: '3600',
+      SESSION_TOUCH_AFTER: '1',
+    });
+    const agent = request.agent(t.server);
+    await logIn(agent, 'alice');
+    const soon = await agent.get('/login/').expect(200);
+    expect(greeting(soon.text)).toBe('alice');
+    expect(setCookie(soon, 'session')).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const later = await agent.get('/login/').expect(200);
+    expect(setCookie(later, 'session')).toMatch(/Expires=/);
   });
 
   it('runs the same login flow with the session layer on every request (SESSION_SKIP_ANONYMOUS_READS=false)', async () => {
@@ -221,7 +243,11 @@ describe('secret rotation', () => {
   });
 
   it('keeps sessions signed with a later secret in the list, and signs new ones with the first', async () => {
-    const t = await createTestApp(env('new,old'));
+    // A refresh on every visit, so this one re-sends (and re-signs) the cookie.
+    const t = await createTestApp({
+      ...env('new,old'),
+      SESSION_TOUCH_AFTER: '0',
+    });
     const page = await request(t.server)
       .get('/login/')
       .set('Cookie', cookie)

@@ -14,6 +14,7 @@ import {
   call,
   expiringSession,
   session,
+  sessionId,
   sleep,
 } from '../packages/nest-server-session/src/stores/common/store.fixtures.js';
 import { blackHole, type BlackHole } from './utils/black-hole.js';
@@ -163,8 +164,9 @@ function onItsServer(store: StoreCase): void {
     it('clear and length of one prefix leave the other alone', async () => {
       const a = await open({ SESSION_KEY_PREFIX: uniquePrefix() });
       const b = await open({ SESSION_KEY_PREFIX: uniquePrefix() });
-      await call((cb) => a.set('same-id', session({ owner: 'a' }), cb));
-      await call((cb) => b.set('same-id', session({ owner: 'b' }), cb));
+      const same = sessionId('same-id');
+      await call((cb) => a.set(same, session({ owner: 'a' }), cb));
+      await call((cb) => b.set(same, session({ owner: 'b' }), cb));
       await call((cb) => a.clear!(cb));
       expect(await call((cb) => a.length!(cb))).toBe(0);
       expect(await call((cb) => b.length!(cb))).toBe(1);
@@ -172,21 +174,22 @@ function onItsServer(store: StoreCase): void {
 
     it('length, all, ids and clear cover exactly the sessions under the prefix', async () => {
       const s = await open();
-      for (const sid of ['x', 'y', 'z'])
+      const [x, y, z] = ['x', 'y', 'z'].map(sessionId);
+      for (const sid of [x, y, z])
         await call((cb) => s.set(sid, session({ sid }), cb));
       expect(await call((cb) => s.length!(cb))).toBe(3);
       const all = byId(await call<SessionList>((cb) => s.all!(cb)));
-      expect(Object.keys(all).toSorted()).toEqual(['x', 'y', 'z']);
-      expect(all.y).toMatchObject({ sid: 'y' });
+      expect(Object.keys(all).toSorted()).toEqual([x, y, z]);
+      expect(all[y]).toMatchObject({ sid: y });
       const ids = await call<string[]>((cb) =>
         (
           s as Store & { ids(cb: (e: unknown, v?: string[]) => void): void }
         ).ids(cb),
       );
-      expect(ids?.toSorted()).toEqual(['x', 'y', 'z']);
+      expect(ids?.toSorted()).toEqual([x, y, z]);
       await call((cb) => s.clear!(cb));
       expect(await call((cb) => s.length!(cb))).toBe(0);
-      await expect(call((cb) => s.get('x', cb))).resolves.toBeNull();
+      await expect(call((cb) => s.get(x, cb))).resolves.toBeNull();
     });
   } else {
     it('says that length, all and clear are not supported (the server cannot list keys)', async () => {

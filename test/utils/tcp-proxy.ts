@@ -1,35 +1,78 @@
 import { createConnection, createServer, type Socket } from 'node:net';
 
-/** A TCP forwarder on `port` to `target`: a server that can be "brought back" by a test. */
+/** A TCP forwarder to a store, that a test can turn into one kind of failure or another. */
 export interface TcpProxy {
+  port: number;
+  /**
+   * From now on, the connections already open swallow everything, both ways, with no reset
+   * and no FIN: what a dead NAT entry, a failed-over load balancer or a pulled cable looks like
+   * to a client. New connections still forward normally.
+   */
+  silenceOpenConnections(): void;
+  /** Connections open now (silenced or not). */
+  readonly openConnections: number;
+  /** Holds every byte for `ms` before passing it on (both ways), on every connection. */
+  delay(ms: number): void;
   close(): Promise<void>;
 }
 
+interface Link {
+  client: Socket;
+  upstream: Socket;
+  silenced: boolean;
+}
+
+/** Forwards `port` (0: a free one) on 127.0.0.1 to `target`. */
 export function forward(
   port: number,
   target: { host: string; port: number },
 ): Promise<TcpProxy> {
-  const sockets = new Set<Socket>();
-  const track = (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-  };
+  const links = new Set<Link>();
+  let delayMs = 0;
+  const relay = (link: Link, from: Socket, to: Socket) =>
+    from.on('data', (chunk: Buffer) => {
+      if (link.silenced) return;
+      if (delayMs === 0) to.write(chunk);
+      else
+        setTimeout(() => {
+          if (!link.silenced && !to.destroyed) to.write(chunk);
+        }, delayMs);
+    });
   const server = createServer((client) => {
     const upstream = createConnection(target);
-    track(client);
-    track(upstream);
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    const link: Link = { client, upstream, silenced: false };
+    links.add(link);
+    for (const socket of [client, upstream]) {
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => {
+        links.delete(link);
+        // A silenced link stays open on the other side: that is the failure.
+        if (!link.silenced) (socket === client ? upstream : client).destroy();
+      });
+    }
+    relay(link, client, upstream);
+    relay(link, upstream, client);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () =>
       resolve({
+        port: (server.address() as { port: number }).port,
+        silenceOpenConnections: () => {
+          for (const link of links) link.silenced = true;
+        },
+        get openConnections() {
+          return links.size;
+        },
+        delay: (ms) => {
+          delayMs = ms;
+        },
         close: () =>
           new Promise<void>((done) => {
-            for (const socket of sockets) socket.destroy();
+            for (const { client, upstream } of links) {
+              client.destroy();
+              upstream.destroy();
+            }
             server.close(() => done());
           }),
       }),

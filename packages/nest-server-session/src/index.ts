@@ -1,4 +1,5 @@
 export { SessionModule } from './session.module.js';
+export { SessionService } from './session.service.js';
 export {
   SESSION_STORE,
   RESOLVED_SESSION_OPTIONS,
@@ -11,3 +12,10 @@ export { COOKIE_NAME_PATTERN } from './option-checks.js';
 export { StoreUnavailableError } from './store-unavailable.error.js';
 export { SessionTooLargeError } from './session-too-large.error.js';
 export type { SessionStoreHandle } from './stores/index.js';
+export type {
+  SessionBackend,
+  LoadedSession,
+  ReplaceOutcome,
+  SessionListing,
+  SessionVersion,
+} from './stores/store.contract.js';

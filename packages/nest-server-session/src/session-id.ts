@@ -26,3 +26,22 @@ export function createSessionIdGenerator(): () => string {
     return id;
   };
 }
+
+/** A session id as made here (and by express-session's own uid-safe generator). */
+export const SESSION_ID_PATTERN = new RegExp(
+  `^[A-Za-z0-9_-]{${SESSION_ID_LENGTH}}$`,
+);
+
+/**
+ * The session id a stored key stands for under `prefix`, or undefined when the key is not
+ * exactly `prefix` + an id: listings use it so that `app` never claims `app2…`'s keys, nor the
+ * index keys a store keeps beside its sessions.
+ */
+export function sessionIdOfKey(
+  key: string,
+  prefix: string,
+): string | undefined {
+  if (!key.startsWith(prefix)) return undefined;
+  const id = key.slice(prefix.length);
+  return SESSION_ID_PATTERN.test(id) ? id : undefined;
+}

@@ -1,27 +1,43 @@
 import type { RequestHandler } from 'express';
-import session, { type Store } from 'express-session';
+import session from 'express-session';
 import { escapeRegExp } from './escape-reg-exp.js';
+import { sessionCommitSteps } from './session-commit.js';
 import { createSessionIdGenerator } from './session-id.js';
 import type { ResolvedSessionOptions } from './session.options.js';
+import type { ConsistentStore } from './stores/common/consistent-store.js';
 
 /**
  * express-session configured for server-side sessions that cost nothing for anonymous
- * visitors: nothing is stored or sent until a handler writes to the session.
+ * visitors (nothing is stored or sent until a handler writes to the session), and settled
+ * before the answer goes out (see {@link sessionCommitSteps}).
  */
 export function createSessionMiddleware(
   options: ResolvedSessionOptions,
-  store: Store,
+  store: ConsistentStore,
 ): RequestHandler {
   const handler = expressSession(options, store);
-  if (!options.skipAnonymousReads) return handler;
+  const commit = sessionCommitSteps(
+    store,
+    options.cookie.name,
+    options.secret[0],
+  );
   const hasSessionCookie = cookieDetector(options.cookie.name);
   return (req, res, next) => {
     const read = req.method === 'GET' || req.method === 'HEAD';
-    if (read && !hasSessionCookie(req.headers.cookie)) {
+    if (
+      options.skipAnonymousReads &&
+      read &&
+      !hasSessionCookie(req.headers.cookie)
+    ) {
       next();
       return;
     }
-    handler(req, res, next);
+    commit.before(req, res);
+    handler(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      if (req.session) commit.after(req, res);
+      next();
+    });
   };
 }
 
@@ -35,7 +51,7 @@ export function cookieDetector(
 
 function expressSession(
   options: ResolvedSessionOptions,
-  store: Store,
+  store: ConsistentStore,
 ): RequestHandler {
   const { cookie } = options;
   return session({
@@ -45,9 +61,9 @@ function expressSession(
     secret: options.secret,
     resave: false,
     saveUninitialized: false,
-    // Each answer to a stored session re-sends the cookie with a fresh expiry (Flask's
-    // SESSION_REFRESH_EACH_REQUEST); the store TTL follows within `touchAfter`.
-    rolling: true,
+    // The cookie is re-sent with a fresh expiry whenever the store expiry moves (every
+    // `touchAfter`, and on each write), by sessionCommitSteps, so both end together.
+    rolling: false,
     // Never delete a stored session because a handler dropped req.session.
     unset: 'keep',
     cookie: {

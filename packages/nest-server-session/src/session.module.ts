@@ -10,6 +10,7 @@ import {
   SESSION_STORE,
 } from './session.constants.js';
 import { createSessionMiddleware } from './session.middleware.js';
+import { SessionService } from './session.service.js';
 import {
   ConfigurableModuleClass,
   SESSION_MODULE_OPTIONS,
@@ -39,8 +40,9 @@ import { validateSessionOptions } from './validate-session-options.js';
       inject: [RESOLVED_SESSION_OPTIONS],
       useFactory: (options: ResolvedSessionOptions) => createStore(options),
     },
+    SessionService,
   ],
-  exports: [SESSION_STORE, RESOLVED_SESSION_OPTIONS],
+  exports: [SESSION_STORE, RESOLVED_SESSION_OPTIONS, SessionService],
 })
 export class SessionModule
   extends ConfigurableModuleClass

@@ -1,82 +1,109 @@
 import type { ResolvedSessionOptions } from '../session.options.js';
-import { assertDriversInstalled } from './drivers.js';
+import { StoreUnavailableError } from '../store-unavailable.error.js';
+import { ConsistentStore } from './common/consistent-store.js';
+import { withDeadline } from './common/deadline.js';
 import { startExpirySweeps } from './common/expiry-sweeper.js';
-import { GuardedStore, pingWithin } from './common/guarded-store.js';
+import { legacyBackend } from './common/legacy-backend.js';
 import {
   createSessionCodec,
   type SessionCodec,
 } from './common/session-codec.js';
 import type { SessionStoreHandle } from './common/store-handle.js';
 import { TouchThrottle } from './common/touch-throttle.js';
+import { assertDriversInstalled } from './drivers.js';
+import type { SessionBackend } from './store.contract.js';
 
 export type { SessionStoreHandle } from './common/store-handle.js';
 
 /**
- * Builds the store for `options.type`, then bounds every call by `storeTimeoutMs`, refreshes
- * unchanged sessions only every `touchAfter` seconds and, where the store has no expiry of its
- * own, sweeps expired sessions every `cleanupInterval` seconds.
- * Adding a store type is adding a file and a case here.
+ * Builds the store for `options.type` and puts it behind {@link ConsistentStore}: a deadline
+ * on every call, compare-and-set writes of what each request changed, and expiry refreshes of
+ * unchanged sessions only every `touchAfter` seconds. Where the store has no expiry of its own,
+ * expired sessions are swept every `cleanupInterval` seconds.
+ * Adding a store type is adding a folder and a case here.
  */
 export async function createStore(
   options: ResolvedSessionOptions,
 ): Promise<SessionStoreHandle> {
   assertDriversInstalled(options);
-  const handle = await createRawStore(
+  const backend = await createBackend(
     options,
     createSessionCodec(options.serialization),
   );
+  const removeExpired = backend.removeExpired?.bind(backend);
   const interval = 'cleanupInterval' in options ? options.cleanupInterval : 0;
-  const stopSweeps = startExpirySweeps(handle, interval);
+  const stopSweeps = startExpirySweeps(removeExpired, interval);
   return {
-    ...handle,
-    store: new GuardedStore(
-      handle.store,
-      options.storeTimeoutMs,
-      new TouchThrottle(options.touchAfter * 1000),
-    ),
-    ping: () => pingWithin(handle.ping, options.storeTimeoutMs),
+    type: options.type,
+    backend,
+    store: new ConsistentStore(backend, {
+      timeoutMs: options.storeTimeoutMs,
+      lifetime: options.lifetime,
+      throttle: new TouchThrottle(options.touchAfter * 1000),
+    }),
+    ping: () => pingWithin(() => backend.ping(), options.storeTimeoutMs),
+    removeExpired: removeExpired && (() => removeExpired()),
     close: async () => {
       await stopSweeps();
-      await handle.close();
+      await backend.close();
     },
   };
+}
+
+/** Runs `ping` with the same deadline as a store call. */
+export function pingWithin(
+  ping: () => Promise<void>,
+  timeoutMs: number,
+): Promise<void> {
+  return withDeadline(
+    // A ping that throws instead of rejecting still answers through the promise.
+    new Promise<void>((resolve) => resolve(ping())),
+    timeoutMs,
+    () => new StoreUnavailableError('ping', `timed out after ${timeoutMs} ms`),
+  );
 }
 
 /**
  * Each store's module is imported only for its type, so that its driver (an optional peer
  * dependency) need not be installed by apps that use another store.
  */
-async function createRawStore(
+async function createBackend(
   options: ResolvedSessionOptions,
   codec: SessionCodec,
-): Promise<SessionStoreHandle> {
+): Promise<SessionBackend> {
   switch (options.type) {
     case 'redis':
-      return (await import('./redis/redis.store.js')).createRedisStore(
-        options,
-        codec,
+      return legacyBackend(
+        await (
+          await import('./redis/redis.store.js')
+        ).createRedisStore(options, codec),
       );
     case 'memcached':
-      return (
-        await import('./memcached/memcached.store.js')
-      ).createMemcachedStore(options, codec);
+      return legacyBackend(
+        await (
+          await import('./memcached/memcached.store.js')
+        ).createMemcachedStore(options, codec),
+      );
     case 'mongodb':
-      return (await import('./mongodb/mongo.store.js')).createMongoStore(
-        options,
-        codec,
+      return legacyBackend(
+        await (
+          await import('./mongodb/mongo.store.js')
+        ).createMongoStore(options, codec),
       );
     case 'sql':
-      return (await import('./sql/sql.store.js')).createSqlStore(
-        options,
-        codec,
+      return legacyBackend(
+        await (
+          await import('./sql/sql.store.js')
+        ).createSqlStore(options, codec),
       );
     case 'filesystem':
-      return (await import('./filesystem/file.store.js')).createFileStore(
-        options,
-        codec,
+      return legacyBackend(
+        await (
+          await import('./filesystem/file.store.js')
+        ).createFileStore(options, codec),
       );
     case 'memory':
-      return (await import('./memory/memory.store.js')).createMemoryStore(
+      return (await import('./memory/memory.store.js')).createMemoryBackend(
         options,
         codec,
       );

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import type { SessionStoreHandle } from './store-handle.js';
 
 /**
  * Deletes expired sessions every `intervalSeconds` on stores that keep them until asked
@@ -8,10 +7,9 @@ import type { SessionStoreHandle } from './store-handle.js';
  * waits for one in progress, so the store is not closed under it.
  */
 export function startExpirySweeps(
-  handle: SessionStoreHandle,
+  removeExpired: (() => Promise<number>) | undefined,
   intervalSeconds: number,
 ): () => Promise<void> {
-  const removeExpired = handle.removeExpired?.bind(handle);
   if (!removeExpired || intervalSeconds <= 0) return () => Promise.resolve();
   const logger = new Logger('SessionCleanup');
   let running: Promise<void> | undefined;

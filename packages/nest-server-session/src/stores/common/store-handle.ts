@@ -1,10 +1,14 @@
-import type { Store } from 'express-session';
 import type { SessionType } from '../../session.options.js';
+import type { SessionBackend } from '../store.contract.js';
+import type { ConsistentStore } from './consistent-store.js';
 
-/** What each store file builds: the express-session store plus its lifecycle. */
+/** What the module builds for the configured type: express-session's store and its lifecycle. */
 export interface SessionStoreHandle {
   type: SessionType;
-  store: Store;
+  /** The store express-session uses: the backend behind deadlines and compare-and-set writes. */
+  store: ConsistentStore;
+  /** The store's own operations, unguarded (admin tools, tests). */
+  backend: SessionBackend;
   /** Resolves when the store answers a trivial request; used by health checks. */
   ping(): Promise<void>;
   /**

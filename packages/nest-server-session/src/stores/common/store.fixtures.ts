@@ -35,3 +35,13 @@ export function expiringSession(
     ...data,
   } as unknown as SessionData;
 }
+
+/**
+ * A well-formed session id (32 base64url characters) made from `seed`: listings count only
+ * keys that are exactly the prefix plus such an id.
+ */
+export const sessionId = (seed: string): string =>
+  seed
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .repeat(32)
+    .slice(0, 32);

@@ -5,7 +5,7 @@ import { Store, type SessionData } from 'express-session';
 import type { ResolvedOptionsOf } from '../../session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import { sessionTtlSeconds } from '../common/session-ttl.js';
-import type { SessionStoreHandle } from '../common/store-handle.js';
+import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
 import { settle, type Callback } from '../common/store-callback.js';
 
 const SUFFIX = '.session';

@@ -11,7 +11,7 @@ import { connectMemjs, type MemjsConnection } from './memjs-client.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import { sessionTtlSeconds } from '../common/session-ttl.js';
 import { settle, type Callback } from '../common/store-callback.js';
-import type { SessionStoreHandle } from '../common/store-handle.js';
+import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
 
 export {
   MEMCACHED_MAX_VALUE_BYTES,

@@ -1,104 +1,157 @@
-import { Store, type SessionData } from 'express-session';
+import type { SessionData } from 'express-session';
 import { LRUCache } from 'lru-cache';
+import { sessionIdOfKey } from '../../session-id.js';
 import type { ResolvedOptionsOf } from '../../session.options.js';
-import {
-  createSessionCodec,
-  type SessionCodec,
-  type StoredSession,
-} from '../common/session-codec.js';
-import type { SessionStoreHandle } from '../common/store-handle.js';
-import { sessionTtlSeconds } from '../common/session-ttl.js';
-import type { Callback } from '../common/store-callback.js';
+import type { SessionCodec, StoredSession } from '../common/session-codec.js';
+import type {
+  LoadedSession,
+  ReplaceOutcome,
+  SessionBackend,
+  SessionListing,
+  SessionVersion,
+} from '../store.contract.js';
+
+interface Entry {
+  /** Encoded, so callers never share objects with the store. */
+  raw: StoredSession;
+  /** Bumped on every write; what `replace` compares. */
+  version: number;
+}
+
+const DEFAULT_PAGE = 1000;
 
 /**
- * In-process store for tests and demos. Unlike express-session's MemoryStore it is bounded
- * (least recently used sessions go first) and expires entries by TTL, so it cannot grow
- * without limit. Values are kept encoded so callers never share objects with the store.
+ * In-process sessions for tests and demos. Unlike express-session's MemoryStore it is bounded
+ * (least recently used sessions go first) and expires entries by TTL, so it cannot grow without
+ * limit. Every call runs to completion synchronously, which makes `replace` atomic.
  */
-export class LruSessionStore extends Store {
-  private readonly cache: LRUCache<string, StoredSession>;
+export class MemorySessionBackend implements SessionBackend {
+  readonly type = 'memory';
+  readonly listing: SessionListing;
+  private readonly cache: LRUCache<string, Entry>;
+  private lastVersion = 0;
 
   constructor(
     private readonly prefix: string,
-    private readonly lifetimeSeconds: number,
+    lifetimeSeconds: number,
     maxSessions: number,
-    private readonly codec: SessionCodec = createSessionCodec(),
+    private readonly codec: SessionCodec,
   ) {
-    super();
     this.cache = new LRUCache({
       max: maxSessions,
       ttl: lifetimeSeconds * 1000,
     });
+    this.listing = {
+      ids: (pageSize) => this.ids(pageSize),
+      loadMany: (sids) => this.loadMany(sids),
+      count: async () => (await this.ownKeys()).length,
+      clear: async () => {
+        const keys = await this.ownKeys();
+        keys.forEach((key) => this.cache.delete(key));
+        return keys.length;
+      },
+    };
   }
 
-  get(sid: string, cb: Callback<SessionData | null>): void {
-    const raw = this.cache.get(this.prefix + sid);
-    cb(null, raw === undefined ? null : this.codec.decode(raw));
+  async load(sid: string): Promise<LoadedSession | null> {
+    const entry = this.cache.get(this.prefix + sid);
+    const session = entry && this.codec.decode(entry.raw);
+    return session ? { session, version: entry.version } : null;
   }
 
-  set(sid: string, session: SessionData, cb?: Callback): void {
-    const ttl = sessionTtlSeconds(session, this.lifetimeSeconds);
-    if (ttl <= 0) this.cache.delete(this.prefix + sid);
-    else
-      this.cache.set(this.prefix + sid, this.codec.encode(session), {
-        ttl: ttl * 1000,
-      });
-    cb?.();
+  async create(
+    sid: string,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<SessionVersion> {
+    return this.write(this.prefix + sid, session, ttlSeconds);
   }
 
-  touch(sid: string, session: SessionData, cb?: Callback): void {
-    const raw = this.cache.get(this.prefix + sid);
-    const stored = raw === undefined ? null : this.codec.decode(raw);
-    if (stored) {
-      this.set(sid, { ...stored, cookie: session.cookie }, cb);
-    } else {
-      cb?.();
+  async replace(
+    sid: string,
+    version: SessionVersion,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<ReplaceOutcome> {
+    const key = this.prefix + sid;
+    const entry = this.cache.get(key);
+    if (!entry) return { status: 'gone' };
+    if (entry.version !== version) {
+      const current = this.codec.decode(entry.raw);
+      return current
+        ? {
+            status: 'conflict',
+            current: { session: current, version: entry.version },
+          }
+        : { status: 'gone' };
     }
+    return {
+      status: 'replaced',
+      version: this.write(key, session, ttlSeconds),
+    };
   }
 
-  destroy(sid: string, cb?: Callback): void {
-    this.cache.delete(this.prefix + sid);
-    cb?.();
+  async touch(sid: string, ttlSeconds: number): Promise<boolean> {
+    const key = this.prefix + sid;
+    const entry = this.cache.get(key);
+    if (!entry) return false;
+    this.cache.set(key, entry, { ttl: ttlSeconds * 1000 });
+    return true;
   }
 
-  all(cb: Callback<{ [sid: string]: SessionData }>): void {
-    const sessions: { [sid: string]: SessionData } = {};
-    for (const [key, raw] of this.cache.entries()) {
-      const session = key.startsWith(this.prefix)
-        ? this.codec.decode(raw)
-        : null;
-      if (session) sessions[key.slice(this.prefix.length)] = session;
+  async destroy(sid: string): Promise<boolean> {
+    return this.cache.delete(this.prefix + sid);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private write(key: string, session: SessionData, ttlSeconds: number): number {
+    const version = ++this.lastVersion;
+    this.cache.set(
+      key,
+      { raw: this.codec.encode(session), version },
+      { ttl: ttlSeconds * 1000 },
+    );
+    return version;
+  }
+
+  private async *ids(pageSize = DEFAULT_PAGE): AsyncIterable<string[]> {
+    const keys = await this.ownKeys();
+    for (let i = 0; i < keys.length; i += pageSize)
+      yield keys
+        .slice(i, i + pageSize)
+        .map((key) => key.slice(this.prefix.length));
+  }
+
+  /** Peeks, so that listing sessions does not make them recently used. */
+  private async loadMany(sids: string[]): Promise<Map<string, SessionData>> {
+    const found = new Map<string, SessionData>();
+    for (const sid of sids) {
+      const entry = this.cache.peek(this.prefix + sid);
+      const session = entry && this.codec.decode(entry.raw);
+      if (session) found.set(sid, session);
     }
-    cb(null, sessions);
+    return found;
   }
 
-  length(cb: Callback<number>): void {
-    this.all((_err, sessions) => cb(null, Object.keys(sessions ?? {}).length));
-  }
-
-  clear(cb?: Callback): void {
-    // Copied first: deleting while iterating the cache would skip entries.
-    for (const key of Array.from(this.cache.keys())) {
-      if (key.startsWith(this.prefix)) this.cache.delete(key);
-    }
-    cb?.();
+  /** Keys of this prefix's live sessions, copied so that deleting while listing is safe. */
+  private async ownKeys(): Promise<string[]> {
+    return [...this.cache.keys()].filter(
+      (key) => sessionIdOfKey(key, this.prefix) !== undefined,
+    );
   }
 }
 
-export function createMemoryStore(
+export function createMemoryBackend(
   options: ResolvedOptionsOf<'memory'>,
   codec: SessionCodec,
-): SessionStoreHandle {
-  const store = new LruSessionStore(
+): SessionBackend {
+  return new MemorySessionBackend(
     options.prefix,
     options.lifetime,
     options.maxSessions,
     codec,
   );
-  return {
-    type: 'memory',
-    store,
-    ping: () => Promise.resolve(),
-    close: () => Promise.resolve(),
-  };
 }

@@ -3,7 +3,7 @@ import { MongoClient } from 'mongodb';
 import type { ResolvedOptionsOf } from '../../session.options.js';
 import { MongoSessionStore } from './mongo-session.store.js';
 import type { SessionCodec } from '../common/session-codec.js';
-import type { SessionStoreHandle } from '../common/store-handle.js';
+import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
 
 type MongoOptions = ResolvedOptionsOf<'mongodb'>;
 

@@ -4,7 +4,7 @@ import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
 import type { ResolvedOptionsOf } from '../../session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
-import type { SessionStoreHandle } from '../common/store-handle.js';
+import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
 import { sessionTtlSeconds } from '../common/session-ttl.js';
 
 /** Longest pause between reconnection attempts: a store that comes back is used within this. */

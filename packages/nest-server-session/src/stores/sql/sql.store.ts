@@ -5,7 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { ResolvedOptionsOf } from '../../session.options.js';
 import { KnexSessionStore } from './knex-session.store.js';
 import type { SessionCodec } from '../common/session-codec.js';
-import type { SessionStoreHandle } from '../common/store-handle.js';
+import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
 
 type SqlOptions = ResolvedOptionsOf<'sql'>;
 

@@ -1,0 +1,461 @@
+import { HttpException, Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import { Store, type Session, type SessionData } from 'express-session';
+import { StoreUnavailableError } from '../../store-unavailable.error.js';
+import type {
+  LoadedSession,
+  SessionBackend,
+  SessionListing,
+  SessionVersion,
+} from '../store.contract.js';
+import { withDeadline } from './deadline.js';
+import {
+  applyChanges,
+  changesBetween,
+  contentOf,
+  copyOf,
+  type SessionChanges,
+} from './session-changes.js';
+import { sessionTtlSeconds } from './session-ttl.js';
+import type { Callback } from './store-callback.js';
+import { TouchThrottle } from './touch-throttle.js';
+
+/** Rounds of one write against concurrent writers before it is reported as a failure. */
+const MAX_ATTEMPTS = 100;
+
+/** What this request knows of a stored session: which version it holds, and its content. */
+interface Snapshot {
+  sid: string;
+  version: SessionVersion;
+  /** As last read or written here, minus the cookie's expiry ({@link contentOf}). */
+  content: string;
+}
+
+/** What became of a session object in this request, for the answer to act on. */
+export type SessionFate =
+  /** Destroyed or regenerated away by another request: nothing written, no cookie for it. */
+  | 'gone'
+  /** A write failed: the answer is an error, and the session is not written again. */
+  | 'failed';
+
+export interface ConsistentStoreOptions {
+  /** Deadline of one store call, in milliseconds. */
+  timeoutMs: number;
+  /** The configured lifetime in seconds: no store entry outlives it. */
+  lifetime: number;
+  /** Skips expiry refreshes that are not due yet; by default every one goes through. */
+  throttle?: TouchThrottle;
+}
+
+/** A session as handlers see it: express-session's Session with the app's data. */
+export type RequestSession = Session & Partial<SessionData>;
+
+/**
+ * express-session's store interface over a {@link SessionBackend}, safe for concurrent
+ * requests on one session. express-session saves a changed session by overwriting the stored
+ * one with the request's whole copy; here a save of a loaded session writes only the top-level
+ * keys this request changed, onto the version stored now, by the backend's atomic
+ * compare-and-set (re-applied on conflict). A session another request destroyed meanwhile is
+ * never written again: the change is dropped (debug log) and the session marked
+ * {@link SessionFate gone}, so that the answer sends no cookie for it.
+ *
+ * Every backend call has a deadline; a failure surfaces as a {@link StoreUnavailableError}
+ * (503) whose message names the operation only, never an id or session data.
+ */
+export class ConsistentStore extends Store {
+  /** Assigned by express-session to every store it is given: a new session on `req`. */
+  declare generate: (req: Request) => void;
+  private readonly logger = new Logger('SessionStore');
+  private readonly throttle: TouchThrottle;
+  /** Loaded data between `get` and express-session's `createSession`, by object. */
+  private readonly loading = new WeakMap<object, Snapshot>();
+  private readonly snapshots = new WeakMap<object, Snapshot>();
+  private readonly fates = new WeakMap<object, SessionFate>();
+  /** Sessions whose store expiry this request moved (written or touched): cookie due too. */
+  private readonly refreshed = new WeakSet<object>();
+  /** Sessions made by a regenerate whose predecessor was already gone: never stored. */
+  private readonly orphans = new WeakSet<object>();
+
+  constructor(
+    readonly backend: SessionBackend,
+    private readonly options: ConsistentStoreOptions,
+  ) {
+    super();
+    this.throttle = options.throttle ?? new TouchThrottle(0);
+  }
+
+  get(sid: string, cb: Callback<SessionData | null>): void {
+    this.settle(cb, async () => {
+      const loaded = await this.call('get', this.backend.load(sid));
+      if (!loaded) return null;
+      this.throttle.loaded(sid, loaded.session);
+      this.loading.set(loaded.session, {
+        sid,
+        version: loaded.version,
+        content: contentOf(loaded.session),
+      });
+      return loaded.session;
+    });
+  }
+
+  /** express-session turns what `get` gave into the request's Session here. */
+  createSession(req: Request, data: SessionData): Session & SessionData {
+    const snapshot = this.loading.get(data);
+    const session = super.createSession(req, data);
+    if (snapshot) this.snapshots.set(session, snapshot);
+    return session;
+  }
+
+  set(sid: string, session: SessionData, cb?: Callback): void {
+    this.settle(cb, () => this.save(sid, session));
+  }
+
+  touch(sid: string, session: SessionData, cb?: Callback): void {
+    if (this.fates.has(session) || !this.throttle.isDue(sid))
+      return void cb?.();
+    this.settle(cb, async () => {
+      const ttl = sessionTtlSeconds(session, this.options.lifetime);
+      if (!(await this.call('touch', this.backend.touch(sid, ttl))))
+        return this.markGone(session, 'refresh');
+      this.throttle.refreshed(sid);
+      this.refreshed.add(session);
+    });
+  }
+
+  destroy(sid: string, cb?: Callback): void {
+    this.settle(cb, async () => {
+      this.throttle.forget(sid);
+      await this.call('destroy', this.backend.destroy(sid));
+    });
+  }
+
+  /**
+   * express-session's regenerate, which passport's login and logout call: ends the stored
+   * session, then makes a new one. Unlike express-session's, a failed destroy leaves the
+   * request's session as it was (no new id, so no cookie and no write for a session never
+   * saved); and when the stored session was already gone (another request logged in or out
+   * meanwhile), its successor is never stored, so concurrent logins leave one live session.
+   */
+  regenerate(req: Request, fn: (err?: unknown) => void): void {
+    const previous = req.session as RequestSession | undefined;
+    if (!previous || !this.snapshots.has(previous)) {
+      this.generate(req);
+      return fn();
+    }
+    this.throttle.forget(req.sessionID);
+    this.call('destroy', this.backend.destroy(req.sessionID)).then(
+      (existed) => {
+        this.generate(req);
+        if (!existed) this.orphans.add(req.session);
+        fn();
+      },
+      (err: unknown) => {
+        this.fates.set(previous, 'failed');
+        fn(err);
+      },
+    );
+  }
+
+  all(cb: Callback<{ [sid: string]: SessionData }>): void {
+    this.settle(cb, async () => {
+      const listing = this.listing('all');
+      const all: { [sid: string]: SessionData } = {};
+      for await (const page of listing.ids()) {
+        const sessions = await this.call('all', listing.loadMany(page));
+        for (const [sid, session] of sessions) all[sid] = session;
+      }
+      return all;
+    });
+  }
+
+  length(cb: Callback<number>): void {
+    this.settle(cb, () => this.call('length', this.listing('length').count()));
+  }
+
+  clear(cb?: Callback): void {
+    this.settle(cb, async () => {
+      await this.call('clear', this.listing('clear').clear());
+    });
+  }
+
+  /** Ids of the stored sessions of this prefix. */
+  ids(cb: Callback<string[]>): void {
+    this.settle(cb, async () => {
+      const ids: string[] = [];
+      for await (const page of this.listing('ids').ids()) ids.push(...page);
+      return ids;
+    });
+  }
+
+  /** What became of `session` in this request, when something went wrong for it. */
+  fateOf(session: object): SessionFate | undefined {
+    return this.fates.get(session);
+  }
+
+  /** Whether this request moved the store expiry of `session`, so its cookie is due too. */
+  wasRefreshed(session: object): boolean {
+    return this.refreshed.has(session);
+  }
+
+  /**
+   * Whether `session` holds what is not stored: a loaded session that differs from what was
+   * read (or last written), or a new one with data of its own.
+   */
+  hasUnsavedChanges(session: RequestSession): boolean {
+    if (this.fates.has(session) || this.orphans.has(session)) return false;
+    const snapshot = this.snapshots.get(session);
+    if (snapshot?.sid === session.id)
+      return contentOf(session) !== snapshot.content;
+    return Object.keys(session).some((key) => key !== 'cookie');
+  }
+
+  /**
+   * Read-modify-write: `change` runs on a copy of the version stored now, and its result is
+   * stored only if nothing else was written meanwhile; otherwise it runs again on the newer
+   * version. Resolves with the stored data (also copied into `session`), or null when the
+   * session is gone. A session not stored yet (nobody else knows its id) is changed in place
+   * and created.
+   */
+  async update(
+    session: RequestSession,
+    change: (data: SessionData) => void | Promise<void>,
+  ): Promise<SessionData | null> {
+    const sid = session.id;
+    const snapshot = this.snapshots.get(session);
+    if (snapshot?.sid !== sid) {
+      await change(session as SessionData);
+      await this.save(sid, session as SessionData);
+      return this.fates.has(session) ? null : (session as SessionData);
+    }
+    const loaded = JSON.parse(snapshot.content) as SessionData;
+    const pending = changesBetween(loaded, session as SessionData);
+    let result: { before: SessionData; after: SessionData } | undefined;
+    const stored = await this.writeOnto(
+      sid,
+      session,
+      { session: loaded, version: snapshot.version },
+      async (current) => {
+        const draft = copyOf(current);
+        await change(draft);
+        result = { before: current, after: draft };
+        return { ...draft, cookie: session.cookie } as SessionData;
+      },
+    );
+    if (!stored || !result) return null;
+    adopt(
+      session,
+      result.after,
+      pending,
+      changesBetween(result.before, result.after),
+    );
+    return result.after;
+  }
+
+  /**
+   * Moves the visitor to a new session id holding `data` (a login: the id changes, so a
+   * planted or stolen id is worth nothing after it). The new session is stored before the old
+   * one is destroyed, so a store failure leaves the visitor exactly as they were. When the old
+   * session was already ended by another request (a concurrent login or logout), the new one
+   * is removed again, the answer sends no cookie, and this resolves false: of concurrent
+   * logins from one session, exactly one succeeds.
+   */
+  async renew(req: Request, data: Partial<SessionData>): Promise<boolean> {
+    const previous = { id: req.sessionID, session: req.session };
+    const wasStored = this.snapshots.get(previous.session)?.sid === previous.id;
+    const restore = () => {
+      req.sessionID = previous.id;
+      req.session = previous.session;
+    };
+    this.generate(req);
+    Object.assign(req.session, data);
+    try {
+      await this.save(req.sessionID, req.session as SessionData);
+    } catch (err) {
+      // The old session stays, so express-session neither sends a cookie for the unsaved
+      // session nor tries to save it again.
+      restore();
+      throw err;
+    }
+    if (!wasStored) return true;
+    this.throttle.forget(previous.id);
+    let existed: boolean;
+    try {
+      existed = await this.call('destroy', this.backend.destroy(previous.id));
+    } catch (err) {
+      await this.backend.destroy(req.sessionID).catch(() => undefined);
+      restore();
+      throw err;
+    }
+    if (existed) return true;
+    await this.call('destroy', this.backend.destroy(req.sessionID));
+    this.markGone(req.session, 'login');
+    return false;
+  }
+
+  private async save(sid: string, session: SessionData): Promise<void> {
+    if (this.fates.get(session) === 'gone' || this.orphans.has(session))
+      return this.dropped('write');
+    const snapshot = this.snapshots.get(session);
+    // express-session saves again at the end of a request whose id changed, even when the
+    // handler already saved (a login must, to answer 503 if the store is down).
+    if (snapshot?.sid === sid && snapshot.content === contentOf(session)) {
+      if (this.refreshed.has(session)) return;
+    }
+    try {
+      if (snapshot?.sid === sid) {
+        const loaded = JSON.parse(snapshot.content) as SessionData;
+        const changes = changesBetween(loaded, session);
+        await this.writeOnto(
+          sid,
+          session,
+          { session: loaded, version: snapshot.version },
+          (current) => applyChanges(current, changes, session.cookie),
+        );
+      } else {
+        await this.create(sid, session);
+      }
+    } catch (err) {
+      this.fates.set(session, 'failed');
+      throw err;
+    }
+  }
+
+  private async create(sid: string, session: SessionData): Promise<void> {
+    const ttl = sessionTtlSeconds(session, this.options.lifetime);
+    if (ttl <= 0)
+      return void (await this.call('destroy', this.backend.destroy(sid)));
+    const version = await this.call(
+      'set',
+      this.backend.create(sid, session, ttl),
+    );
+    this.wrote(sid, session, version, session);
+  }
+
+  /**
+   * Stores `build(stored)` over the version stored now, by compare-and-set from `base`,
+   * rebuilding on the newer version after each conflict. Resolves with what was stored, or
+   * null when the session is gone (then marked so).
+   */
+  private async writeOnto(
+    sid: string,
+    session: object,
+    base: LoadedSession,
+    build: (stored: SessionData) => SessionData | Promise<SessionData>,
+  ): Promise<SessionData | null> {
+    for (let attempt = 1; ; attempt++) {
+      const next = await build(base.session);
+      const ttl = sessionTtlSeconds(next, this.options.lifetime);
+      if (ttl <= 0) {
+        await this.call('destroy', this.backend.destroy(sid));
+        return (this.markGone(session, 'write of an expired session'), null);
+      }
+      const outcome = await this.call(
+        'set',
+        this.backend.replace(sid, base.version, next, ttl),
+      );
+      if (outcome.status === 'replaced') {
+        this.wrote(sid, session, outcome.version, next);
+        return next;
+      }
+      if (outcome.status === 'gone')
+        return (this.markGone(session, 'write'), null);
+      if (attempt >= MAX_ATTEMPTS)
+        throw new StoreUnavailableError(
+          'set',
+          `gave up after ${MAX_ATTEMPTS} conflicting concurrent writes`,
+        );
+      // Writers that keep colliding are in lockstep; a short random pause breaks the tie.
+      if (attempt > 3) await pause(Math.random() * Math.min(attempt, 20));
+      const latest =
+        outcome.current ?? (await this.call('get', this.backend.load(sid)));
+      if (!latest) return (this.markGone(session, 'write'), null);
+      base = latest;
+    }
+  }
+
+  private wrote(
+    sid: string,
+    session: object,
+    version: SessionVersion,
+    stored: SessionData,
+  ): void {
+    this.throttle.refreshed(sid);
+    this.refreshed.add(session);
+    this.snapshots.set(session, { sid, version, content: contentOf(stored) });
+  }
+
+  private markGone(session: object, what: string): void {
+    this.fates.set(session, 'gone');
+    this.dropped(what);
+  }
+
+  private dropped(what: string): void {
+    this.logger.debug(
+      `Session ended by another request; its ${what} was dropped`,
+    );
+  }
+
+  private listing(operation: string): SessionListing {
+    const listing = this.backend.listing;
+    if (!listing)
+      throw new Error(`This session store does not support ${operation}()`);
+    return listing;
+  }
+
+  /** `work` within the deadline; a failure becomes a 503 naming the operation only. */
+  private async call<T>(operation: string, work: Promise<T>): Promise<T> {
+    try {
+      return await withDeadline(
+        work,
+        this.options.timeoutMs,
+        () =>
+          new StoreUnavailableError(
+            operation,
+            `timed out after ${this.options.timeoutMs} ms`,
+          ),
+      );
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        this.logger.warn(err.message);
+        throw err;
+      }
+      // An HTTP error of the store's own (a session too large for it, say) says it better.
+      if (err instanceof HttpException) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      this.logger.warn(`${operation} failed: ${reason}`);
+      throw new StoreUnavailableError(operation, 'failed', err);
+    }
+  }
+
+  private settle<T>(cb: Callback<T> | undefined, work: () => Promise<T>): void {
+    work().then(
+      (value) => cb?.(null, value),
+      (err: unknown) => cb?.(err),
+    );
+  }
+}
+
+/**
+ * Copies the stored result of an update into the request's session: keys the update changed
+ * take its value; the handler's own unsaved changes to other keys stay, to be saved with the
+ * answer; everything else follows what is stored now.
+ */
+function adopt(
+  session: RequestSession,
+  stored: SessionData,
+  pending: SessionChanges,
+  theirs: SessionChanges,
+): void {
+  const target = session as unknown as Record<string, unknown>;
+  const source = stored as unknown as Record<string, unknown>;
+  const updated = (key: string) => theirs.set.has(key) || theirs.unset.has(key);
+  const mine = (key: string) => pending.set.has(key) || pending.unset.has(key);
+  for (const key of Object.keys(target))
+    if (key !== 'cookie' && !(key in source) && (updated(key) || !mine(key)))
+      delete target[key];
+  for (const [key, value] of Object.entries(source))
+    if (key !== 'cookie' && (updated(key) || !mine(key))) target[key] = value;
+}
+
+const pause = (ms: number) =>
+  new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,108 @@
+import type { SessionData } from 'express-session';
+import type { SessionType } from '../session.options.js';
+
+/**
+ * What every store provides. Keys are `prefix + sid`; a store keeps one value per key (the
+ * session, JSON or msgpack, as the codec wrote it) so that sessions written before an upgrade
+ * keep loading. Callers (the consistent store) bound every call with the store deadline and
+ * turn failures into 503s; a store only has to reject with an error that names no session id,
+ * session data or credential.
+ *
+ * Concurrency is the store's job: `replace` is an atomic compare-and-set on the server (a Lua
+ * script, a conditional UPDATE, memcached CAS, ...), so that a request writes only onto the
+ * version it read, and nothing re-creates a session that another request destroyed.
+ */
+export interface SessionBackend {
+  readonly type: SessionType;
+
+  /** The live session stored under `sid`, with its version; null when absent or expired. */
+  load(sid: string): Promise<LoadedSession | null>;
+
+  /**
+   * Stores a session under a fresh id (a login, a first save). It may overwrite: ids are
+   * 192-bit random and never reused. Resolves with the version written.
+   */
+  create(
+    sid: string,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<SessionVersion>;
+
+  /**
+   * Atomically: if the session is still stored, live, at `version`, replaces it with `session`
+   * and a fresh expiry; if it is stored at another version, changes nothing and reports the
+   * conflict (with the current version when that costs nothing more); if it is gone (destroyed,
+   * expired), writes nothing.
+   */
+  replace(
+    sid: string,
+    version: SessionVersion,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<ReplaceOutcome>;
+
+  /**
+   * Moves the expiry of a live session to `ttlSeconds` from now without touching its data
+   * (so it cannot undo a concurrent write). Never re-creates: false when there is none.
+   */
+  touch(sid: string, ttlSeconds: number): Promise<boolean>;
+
+  /** Deletes the session; true when this call removed a live one. */
+  destroy(sid: string): Promise<boolean>;
+
+  /** Resolves when the server answers a trivial request; used by health checks. */
+  ping(): Promise<void>;
+
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+
+  /** Listing, where the store can list its keys (memcached cannot). */
+  readonly listing?: SessionListing;
+
+  /**
+   * Deletes expired sessions of every prefix, in bounded batches; resolves with how many went.
+   * Only on stores with no expiry of their own (sql, filesystem).
+   */
+  removeExpired?(options?: SweepOptions): Promise<number>;
+}
+
+/**
+ * Opaque token of one stored version of a session, handed back to `replace` by whoever loaded
+ * it: a digest of the stored bytes, a version column, a memcached CAS value, a file identity.
+ */
+export type SessionVersion = unknown;
+
+export interface LoadedSession {
+  /** A fresh object decoded from the store; the caller may keep and change it. */
+  session: SessionData;
+  version: SessionVersion;
+}
+
+export type ReplaceOutcome =
+  | { status: 'replaced'; version: SessionVersion }
+  | { status: 'gone' }
+  /** `current` when the store saw it anyway (Redis returns it); else the caller loads it. */
+  | { status: 'conflict'; current?: LoadedSession };
+
+/**
+ * The sessions of one prefix. A key belongs to the prefix when it is exactly the prefix
+ * followed by a session id (32 characters of base64url), so two apps whose prefixes share a
+ * beginning (`app`, `app2`) or contain pattern characters (`x:[ab]:`) never see each other's.
+ */
+export interface SessionListing {
+  /** Ids of the stored sessions, a page at a time; never all of them in memory at once. */
+  ids(pageSize?: number): AsyncIterable<string[]>;
+  /** The live sessions among `sids`; absent and expired ones are left out. */
+  loadMany(sids: string[]): Promise<Map<string, SessionData>>;
+  /** How many live sessions there are. */
+  count(): Promise<number>;
+  /** Deletes every session of the prefix; resolves with how many went. */
+  clear(): Promise<number>;
+}
+
+export interface SweepOptions {
+  /** Most sessions deleted per statement or step. */
+  batchSize?: number;
+  /** Stops between batches once aborted (the app shuts down); the count so far is returned. */
+  signal?: AbortSignal;
+}

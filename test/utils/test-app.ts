@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import type { Server } from 'node:http';
@@ -21,11 +21,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real app, configured from `env` exactly as main.ts does, listening on no port. */
-export async function createTestApp(env: Env): Promise<TestApp> {
+/**
+ * The real app, configured from `env` exactly as main.ts does, listening on no port;
+ * `controllers` adds test-only routes beside the demo's.
+ */
+export async function createTestApp(
+  env: Env,
+  { controllers = [] }: { controllers?: Type[] } = {},
+): Promise<TestApp> {
   const config = appConfigFromEnv({ SESSION_SECRET: TEST_SECRET, ...env });
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config)],
+    controllers,
   }).compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({
     ...APP_OPTIONS,

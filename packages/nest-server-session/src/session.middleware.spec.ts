@@ -4,7 +4,9 @@ import {
   cookieDetector,
   createSessionMiddleware,
 } from './session.middleware.js';
-import { LruSessionStore } from './stores/memory/memory.store.js';
+import { ConsistentStore } from './stores/common/consistent-store.js';
+import { createSessionCodec } from './stores/common/session-codec.js';
+import { MemorySessionBackend } from './stores/memory/memory.store.js';
 import { validateSessionOptions } from './validate-session-options.js';
 
 describe('cookieDetector', () => {
@@ -42,7 +44,10 @@ describe('createSessionMiddleware with skipAnonymousReads', () => {
     });
     const middleware = createSessionMiddleware(
       options,
-      new LruSessionStore('p:', 60, 10),
+      new ConsistentStore(
+        new MemorySessionBackend('p:', 60, 10, createSessionCodec()),
+        { timeoutMs: 1000, lifetime: 60 },
+      ),
     );
     const req = {
       method,

@@ -18,7 +18,7 @@ import type {
   ResolvedSessionOptions,
   SessionModuleOptions,
 } from './session.options.js';
-import { GuardedStore } from './stores/common/guarded-store.js';
+import { ConsistentStore } from './stores/common/consistent-store.js';
 import type { SessionStoreHandle } from './stores/index.js';
 
 type Callback<T = unknown> = (err?: unknown, value?: T) => void;
@@ -79,7 +79,7 @@ describe('SessionModule', () => {
       );
       const handle = moduleRef.get<SessionStoreHandle>(SESSION_STORE);
       expect(handle.type).toBe('memory');
-      expect(handle.store).toBeInstanceOf(GuardedStore);
+      expect(handle.store).toBeInstanceOf(ConsistentStore);
       await call((cb) => handle.store.set('abc', SESSION, cb));
       await expect(
         call((cb) => handle.store.get('abc', cb)),

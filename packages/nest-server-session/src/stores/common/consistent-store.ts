@@ -86,7 +86,7 @@ export class ConsistentStore extends Store {
 
   get(sid: string, cb: Callback<SessionData | null>): void {
     this.settle(cb, async () => {
-      const loaded = await this.call('get', this.backend.load(sid));
+      const loaded = await this.call('get', () => this.backend.load(sid));
       if (!loaded) return null;
       this.throttle.loaded(sid, loaded.session);
       this.loading.set(loaded.session, {
@@ -102,7 +102,9 @@ export class ConsistentStore extends Store {
   createSession(req: Request, data: SessionData): Session & SessionData {
     const snapshot = this.loading.get(data);
     const session = super.createSession(req, data);
-    if (snapshot) this.snapshots.set(session, snapshot);
+    // Taken again through express-session's Cookie, whose JSON has every attribute.
+    if (snapshot)
+      this.snapshots.set(session, { ...snapshot, content: contentOf(session) });
     return session;
   }
 
@@ -115,7 +117,7 @@ export class ConsistentStore extends Store {
       return void cb?.();
     this.settle(cb, async () => {
       const ttl = sessionTtlSeconds(session, this.options.lifetime);
-      if (!(await this.call('touch', this.backend.touch(sid, ttl))))
+      if (!(await this.call('touch', () => this.backend.touch(sid, ttl))))
         return this.markGone(session, 'refresh');
       this.throttle.refreshed(sid);
       this.refreshed.add(session);
@@ -125,7 +127,7 @@ export class ConsistentStore extends Store {
   destroy(sid: string, cb?: Callback): void {
     this.settle(cb, async () => {
       this.throttle.forget(sid);
-      await this.call('destroy', this.backend.destroy(sid));
+      await this.call('destroy', () => this.backend.destroy(sid));
     });
   }
 
@@ -143,7 +145,7 @@ export class ConsistentStore extends Store {
       return fn();
     }
     this.throttle.forget(req.sessionID);
-    this.call('destroy', this.backend.destroy(req.sessionID)).then(
+    this.call('destroy', () => this.backend.destroy(req.sessionID)).then(
       (existed) => {
         this.generate(req);
         if (!existed) this.orphans.add(req.session);
@@ -160,8 +162,8 @@ export class ConsistentStore extends Store {
     this.settle(cb, async () => {
       const listing = this.listing('all');
       const all: { [sid: string]: SessionData } = {};
-      for await (const page of listing.ids()) {
-        const sessions = await this.call('all', listing.loadMany(page));
+      for await (const page of this.pages('all', listing)) {
+        const sessions = await this.call('all', () => listing.loadMany(page));
         for (const [sid, session] of sessions) all[sid] = session;
       }
       return all;
@@ -169,12 +171,16 @@ export class ConsistentStore extends Store {
   }
 
   length(cb: Callback<number>): void {
-    this.settle(cb, () => this.call('length', this.listing('length').count()));
+    this.settle(cb, () => {
+      const listing = this.listing('length');
+      return this.call('length', () => listing.count());
+    });
   }
 
   clear(cb?: Callback): void {
     this.settle(cb, async () => {
-      await this.call('clear', this.listing('clear').clear());
+      const listing = this.listing('clear');
+      await this.call('clear', () => listing.clear());
     });
   }
 
@@ -182,7 +188,8 @@ export class ConsistentStore extends Store {
   ids(cb: Callback<string[]>): void {
     this.settle(cb, async () => {
       const ids: string[] = [];
-      for await (const page of this.listing('ids').ids()) ids.push(...page);
+      for await (const page of this.pages('ids', this.listing('ids')))
+        ids.push(...page);
       return ids;
     });
   }
@@ -280,14 +287,16 @@ export class ConsistentStore extends Store {
     this.throttle.forget(previous.id);
     let existed: boolean;
     try {
-      existed = await this.call('destroy', this.backend.destroy(previous.id));
+      existed = await this.call('destroy', () =>
+        this.backend.destroy(previous.id),
+      );
     } catch (err) {
       await this.backend.destroy(req.sessionID).catch(() => undefined);
       restore();
       throw err;
     }
     if (existed) return true;
-    await this.call('destroy', this.backend.destroy(req.sessionID));
+    await this.call('destroy', () => this.backend.destroy(req.sessionID));
     this.markGone(req.session, 'login');
     return false;
   }
@@ -323,9 +332,8 @@ export class ConsistentStore extends Store {
   private async create(sid: string, session: SessionData): Promise<void> {
     const ttl = sessionTtlSeconds(session, this.options.lifetime);
     if (ttl <= 0)
-      return void (await this.call('destroy', this.backend.destroy(sid)));
-    const version = await this.call(
-      'set',
+      return void (await this.call('destroy', () => this.backend.destroy(sid)));
+    const version = await this.call('set', () =>
       this.backend.create(sid, session, ttl),
     );
     this.wrote(sid, session, version, session);
@@ -346,11 +354,10 @@ export class ConsistentStore extends Store {
       const next = await build(base.session);
       const ttl = sessionTtlSeconds(next, this.options.lifetime);
       if (ttl <= 0) {
-        await this.call('destroy', this.backend.destroy(sid));
+        await this.call('destroy', () => this.backend.destroy(sid));
         return (this.markGone(session, 'write of an expired session'), null);
       }
-      const outcome = await this.call(
-        'set',
+      const outcome = await this.call('set', () =>
         this.backend.replace(sid, base.version, next, ttl),
       );
       if (outcome.status === 'replaced') {
@@ -367,7 +374,8 @@ export class ConsistentStore extends Store {
       // Writers that keep colliding are in lockstep; a short random pause breaks the tie.
       if (attempt > 3) await pause(Math.random() * Math.min(attempt, 20));
       const latest =
-        outcome.current ?? (await this.call('get', this.backend.load(sid)));
+        outcome.current ??
+        (await this.call('get', () => this.backend.load(sid)));
       if (!latest) return (this.markGone(session, 'write'), null);
       base = latest;
     }
@@ -395,6 +403,19 @@ export class ConsistentStore extends Store {
     );
   }
 
+  /** The listing's pages, each fetched within the deadline. */
+  private async *pages(
+    operation: string,
+    listing: SessionListing,
+  ): AsyncIterable<string[]> {
+    const iterator = listing.ids()[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await this.call(operation, () => iterator.next());
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+
   private listing(operation: string): SessionListing {
     const listing = this.backend.listing;
     if (!listing)
@@ -403,10 +424,11 @@ export class ConsistentStore extends Store {
   }
 
   /** `work` within the deadline; a failure becomes a 503 naming the operation only. */
-  private async call<T>(operation: string, work: Promise<T>): Promise<T> {
+  private async call<T>(operation: string, work: () => Promise<T>): Promise<T> {
     try {
       return await withDeadline(
-        work,
+        // A store that throws instead of rejecting is caught all the same.
+        new Promise<T>((resolve) => resolve(work())),
         this.options.timeoutMs,
         () =>
           new StoreUnavailableError(
@@ -421,6 +443,7 @@ export class ConsistentStore extends Store {
       }
       // An HTTP error of the store's own (a session too large for it, say) says it better.
       if (err instanceof HttpException) throw err;
+      // The log keeps the cause; the answer names the operation only.
       const reason = err instanceof Error ? err.message : String(err);
       this.logger.warn(`${operation} failed: ${reason}`);
       throw new StoreUnavailableError(operation, 'failed', err);
@@ -428,7 +451,7 @@ export class ConsistentStore extends Store {
   }
 
   private settle<T>(cb: Callback<T> | undefined, work: () => Promise<T>): void {
-    work().then(
+    new Promise<T>((resolve) => resolve(work())).then(
       (value) => cb?.(null, value),
       (err: unknown) => cb?.(err),
     );

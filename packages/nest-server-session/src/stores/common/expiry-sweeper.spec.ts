@@ -8,17 +8,9 @@ import {
 } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { startExpirySweeps } from './expiry-sweeper.js';
-import type { SessionStoreHandle } from './store-handle.js';
 
-function handleWith(removeExpired?: () => Promise<number>): SessionStoreHandle {
-  return {
-    type: 'sql',
-    store: {} as SessionStoreHandle['store'],
-    ping: () => Promise.resolve(),
-    close: () => Promise.resolve(),
-    ...(removeExpired ? { removeExpired } : {}),
-  };
-}
+/** The store's sweep as the sweeper receives it (undefined: the store expires by itself). */
+const handleWith = (removeExpired?: () => Promise<number>) => removeExpired;
 
 describe('startExpirySweeps', () => {
   beforeEach(() => {

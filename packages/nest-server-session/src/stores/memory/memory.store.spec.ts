@@ -1,35 +1,49 @@
 import { describe, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
 import { validateSessionOptions } from '../../validate-session-options.js';
-import { createMemoryStore, LruSessionStore } from './memory.store.js';
+import { createMemoryBackend, MemorySessionBackend } from './memory.store.js';
+import { ConsistentStore } from '../common/consistent-store.js';
 import { createSessionCodec } from '../common/session-codec.js';
 import {
   call,
   sleep,
   session,
+  sessionId,
   expiringSession,
 } from '../common/store.fixtures.js';
 
 const LIFETIME = 3600;
 
+/** The memory store as express-session sees it: behind the consistent store. */
 function newStore(
   prefix = 'session:',
   lifetime = LIFETIME,
   maxSessions = 100,
-): LruSessionStore {
-  return new LruSessionStore(prefix, lifetime, maxSessions);
+): ConsistentStore {
+  return new ConsistentStore(
+    new MemorySessionBackend(
+      prefix,
+      lifetime,
+      maxSessions,
+      createSessionCodec(),
+    ),
+    { timeoutMs: 1000, lifetime },
+  );
 }
 
 /** The keys the store keeps internally, to check the prefix is applied. */
-function storedKeys(store: LruSessionStore): string[] {
+function storedKeys(store: ConsistentStore): string[] {
   return [
     ...(
-      store as unknown as { cache: { keys(): Iterable<string> } }
+      store.backend as unknown as { cache: { keys(): Iterable<string> } }
     ).cache.keys(),
   ];
 }
 
-describe('LruSessionStore', () => {
+// Listings count only well-formed ids (prefix + 32 characters).
+const [A, B, C, ABC] = ['a', 'b', 'c', 'abc'].map(sessionId);
+
+describe('memory store (behind the consistent store)', () => {
   describe('set and get', () => {
     it('returns what was stored', async () => {
       const store = newStore();
@@ -47,9 +61,9 @@ describe('LruSessionStore', () => {
 
     it('overwrites a session set again', async () => {
       const store = newStore();
-      await call((cb) => store.set('abc', session({ n: 1 }), cb));
-      await call((cb) => store.set('abc', session({ n: 2 }), cb));
-      await expect(call((cb) => store.get('abc', cb))).resolves.toMatchObject({
+      await call((cb) => store.set(ABC, session({ n: 1 }), cb));
+      await call((cb) => store.set(ABC, session({ n: 2 }), cb));
+      await expect(call((cb) => store.get(ABC, cb))).resolves.toMatchObject({
         n: 2,
       });
       await expect(call((cb) => store.length(cb))).resolves.toBe(1);
@@ -121,7 +135,7 @@ describe('LruSessionStore', () => {
   });
 
   describe('touch', () => {
-    it('keeps the stored data and takes the new cookie', async () => {
+    it('keeps the stored data: a refresh moves only the expiry', async () => {
       const store = newStore();
       await call((cb) => store.set('abc', session({ user: 'ann' }), cb));
       const touched = expiringSession(60_000, { user: 'ignored' });
@@ -129,7 +143,7 @@ describe('LruSessionStore', () => {
       const stored = await call<SessionData | null>((cb) =>
         store.get('abc', cb),
       );
-      expect(stored).toMatchObject({ user: 'ann', cookie: touched.cookie });
+      expect(stored).toMatchObject({ user: 'ann' });
     });
 
     it('does not create a session that is not stored', async () => {
@@ -158,29 +172,29 @@ describe('LruSessionStore', () => {
   describe('all, length and clear', () => {
     it('lists every session by id, without the prefix', async () => {
       const store = newStore('app:');
-      await call((cb) => store.set('a', session({ n: 1 }), cb));
-      await call((cb) => store.set('b', session({ n: 2 }), cb));
+      await call((cb) => store.set(A, session({ n: 1 }), cb));
+      await call((cb) => store.set(B, session({ n: 2 }), cb));
       await expect(call((cb) => store.all(cb))).resolves.toEqual({
-        a: session({ n: 1 }),
-        b: session({ n: 2 }),
+        [A]: session({ n: 1 }),
+        [B]: session({ n: 2 }),
       });
       await expect(call((cb) => store.length(cb))).resolves.toBe(2);
     });
 
     it('keys every session as prefix + id', async () => {
       const store = newStore('app:');
-      await call((cb) => store.set('a', session(), cb));
-      await call((cb) => store.set('b', session(), cb));
-      expect(storedKeys(store).toSorted()).toEqual(['app:a', 'app:b']);
+      await call((cb) => store.set(A, session(), cb));
+      await call((cb) => store.set(B, session(), cb));
+      expect(storedKeys(store).toSorted()).toEqual(['app:' + A, 'app:' + B]);
     });
 
     it('clears every session', async () => {
       const store = newStore();
-      await call((cb) => store.set('a', session(), cb));
-      await call((cb) => store.set('b', session(), cb));
+      await call((cb) => store.set(A, session(), cb));
+      await call((cb) => store.set(B, session(), cb));
       await call((cb) => store.clear(cb));
       await expect(call((cb) => store.length(cb))).resolves.toBe(0);
-      await expect(call((cb) => store.get('a', cb))).resolves.toBeNull();
+      await expect(call((cb) => store.get(A, cb))).resolves.toBeNull();
     });
 
     it('is empty to begin with', async () => {
@@ -192,13 +206,17 @@ describe('LruSessionStore', () => {
   describe('bounds', () => {
     it('keeps at most maxSessions, dropping the oldest', async () => {
       const store = newStore('session:', LIFETIME, 3);
-      for (const sid of ['s1', 's2', 's3', 's4', 's5']) {
+      for (const sid of ['s1', 's2', 's3', 's4', 's5'].map(sessionId)) {
         await call((cb) => store.set(sid, session({ sid }), cb));
       }
       await expect(call((cb) => store.length(cb))).resolves.toBe(3);
-      await expect(call((cb) => store.get('s1', cb))).resolves.toBeNull();
-      await expect(call((cb) => store.get('s2', cb))).resolves.toBeNull();
-      for (const sid of ['s3', 's4', 's5']) {
+      await expect(
+        call((cb) => store.get(sessionId('s1'), cb)),
+      ).resolves.toBeNull();
+      await expect(
+        call((cb) => store.get(sessionId('s2'), cb)),
+      ).resolves.toBeNull();
+      for (const sid of ['s3', 's4', 's5'].map(sessionId)) {
         await expect(call((cb) => store.get(sid, cb))).resolves.toMatchObject({
           sid,
         });
@@ -234,31 +252,31 @@ describe('LruSessionStore', () => {
   });
 });
 
-describe('createMemoryStore', () => {
-  it('builds an LruSessionStore from resolved options', async () => {
-    const handle = createMemoryStore(
+describe('createMemoryBackend', () => {
+  it('builds the memory store from resolved options', async () => {
+    const handle = createMemoryBackend(
       validateSessionOptions({
         type: 'memory',
         secret: 's',
         prefix: 'p:',
         maxSessions: 2,
-      }) as Parameters<typeof createMemoryStore>[0],
+      }) as Parameters<typeof createMemoryBackend>[0],
       createSessionCodec(),
     );
     expect(handle.type).toBe('memory');
-    expect(handle.store).toBeInstanceOf(LruSessionStore);
-    for (const sid of ['a', 'b', 'c'])
-      await call((cb) => handle.store.set(sid, session(), cb));
-    expect(storedKeys(handle.store as LruSessionStore).toSorted()).toEqual([
-      'p:b',
-      'p:c',
-    ]);
+    expect(handle).toBeInstanceOf(MemorySessionBackend);
+    for (const sid of [A, B, C]) await handle.create(sid, session(), LIFETIME);
+    const store = new ConsistentStore(handle, {
+      timeoutMs: 1000,
+      lifetime: LIFETIME,
+    });
+    expect(storedKeys(store).toSorted()).toEqual(['p:' + B, 'p:' + C]);
   });
 
   it('pings and closes without error', async () => {
-    const handle = createMemoryStore(
+    const handle = createMemoryBackend(
       validateSessionOptions({ type: 'memory', secret: 's' }) as Parameters<
-        typeof createMemoryStore
+        typeof createMemoryBackend
       >[0],
       createSessionCodec(),
     );

@@ -21,6 +21,7 @@ import {
   submitAndFollow,
   type TestBrowser,
 } from './utils/browser.js';
+import { SessionProbeController } from './utils/session-probe.controller.js';
 import { createTestApp, type TestApp } from './utils/test-app.js';
 
 /** Starting Chromium and a page load or two take seconds, not milliseconds. */
@@ -53,10 +54,14 @@ describe('the demo in a real browser (Chromium)', () => {
   beforeAll(async () => {
     b = await launchBrowser();
     dataDir = mkdtempSync(join(tmpdir(), 'browser-e2e-'));
-    t = await createTestApp({
-      SESSION_TYPE: 'sql',
-      DATABASE_URL: `sqlite:${join(dataDir, 'sessions.sqlite')}`,
-    });
+    t = await createTestApp(
+      {
+        SESSION_TYPE: 'sql',
+        DATABASE_URL: `sqlite:${join(dataDir, 'sessions.sqlite')}`,
+      },
+      // Test-only routes, for a slow request in flight in one tab.
+      { controllers: [SessionProbeController] },
+    );
     await t.app.listen(0, '127.0.0.1');
     const { port } = t.app.getHttpServer().address() as AddressInfo;
     base = `http://127.0.0.1:${port}`;
@@ -269,6 +274,53 @@ describe('the demo in a real browser (Chromium)', () => {
       expect(logout.landed.status()).toBe(200);
       expect(await heading(page)).toBe('欢迎:');
       expect(pageProblems()).toEqual([]);
+    },
+    BROWSER_TIMEOUT,
+  );
+
+  it(
+    'stays logged out when one tab logs out while another tab has a request in flight',
+    async () => {
+      const { page } = b;
+      await visit('/login/');
+      await page.getByLabel('User name').fill('小明');
+      await submitAndFollow(page, page.getByRole('button', { name: 'Log in' }));
+      expect(await heading(page)).toBe('欢迎:小明');
+
+      const other = await b.context.newPage();
+      try {
+        expect((await other.goto(base + '/login/'))?.status()).toBe(200);
+        expect(await other.locator('main h3').textContent()).toBe('欢迎:小明');
+
+        // A slow request of the first tab that writes to the session (an XHR saving a
+        // preference), still running when the second tab logs out.
+        const slowStatus = page.evaluate(() =>
+          fetch('/test-session/set/theme?wait=1500&value=dark', {
+            method: 'POST',
+          }).then(async (res) => {
+            await res.text();
+            return res.status;
+          }),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const logout = await submitAndFollow(
+          other,
+          other.getByRole('button', { name: 'Log out' }),
+        );
+        expect(logout.post.status()).toBe(302);
+        expect(await other.locator('main h3').textContent()).toBe('欢迎:');
+        expect(await slowStatus).toBe(201);
+
+        expect((await page.reload())?.status()).toBe(200);
+        expect(await heading(page)).toBe('欢迎:');
+        expect(await cookieNames()).not.toContain(sessionCookie);
+        await b.screenshot('14-logged-out-in-both-tabs');
+        expect((await other.reload())?.status()).toBe(200);
+        expect(await other.locator('main h3').textContent()).toBe('欢迎:');
+        expect(pageProblems()).toEqual([]);
+      } finally {
+        await other.close();
+      }
     },
     BROWSER_TIMEOUT,
   );

@@ -59,9 +59,11 @@ describeEachStore('conformance:', (store) => {
     const get = (path: string, cookie: string) =>
       request(t.server).get(path).set('Cookie', cookie);
     const sessionOf = async (cookie: string) =>
-      ((await get('/test-session/read', cookie).expect(200)).body as {
-        session: Record<string, unknown>;
-      }).session;
+      (
+        (await get('/test-session/read', cookie).expect(200)).body as {
+          session: Record<string, unknown>;
+        }
+      ).session;
     const isStored = async (sid: string) =>
       (await t.store.backend.load(sid)) !== null;
 

@@ -1,5 +1,6 @@
 export { SessionModule } from './session.module.js';
 export { SessionService } from './session.service.js';
+export { UserSessions, type UserSessionInfo } from './user-sessions.service.js';
 export {
   SESSION_STORE,
   RESOLVED_SESSION_OPTIONS,
@@ -13,6 +14,9 @@ export { StoreUnavailableError } from './store-unavailable.error.js';
 export { SessionTooLargeError } from './session-too-large.error.js';
 export type { SessionStoreHandle } from './stores/index.js';
 export type {
+  IndexedSession,
+  SessionDevice,
+  UserSessionIndex,
   SessionBackend,
   LoadedSession,
   ReplaceOutcome,

@@ -11,6 +11,7 @@ import {
 } from './session.constants.js';
 import { createSessionMiddleware } from './session.middleware.js';
 import { SessionService } from './session.service.js';
+import { UserSessions } from './user-sessions.service.js';
 import {
   ConfigurableModuleClass,
   SESSION_MODULE_OPTIONS,
@@ -41,8 +42,14 @@ import { validateSessionOptions } from './validate-session-options.js';
       useFactory: (options: ResolvedSessionOptions) => createStore(options),
     },
     SessionService,
+    UserSessions,
   ],
-  exports: [SESSION_STORE, RESOLVED_SESSION_OPTIONS, SessionService],
+  exports: [
+    SESSION_STORE,
+    RESOLVED_SESSION_OPTIONS,
+    SessionService,
+    UserSessions,
+  ],
 })
 export class SessionModule
   extends ConfigurableModuleClass

@@ -59,6 +59,9 @@ export interface SessionBackend {
   /** Listing, where the store can list its keys (memcached cannot). */
   readonly listing?: SessionListing;
 
+  /** The per-user index: which sessions each user has, listed without a scan of all sessions. */
+  readonly users?: UserSessionIndex;
+
   /**
    * Deletes expired sessions of every prefix, in bounded batches; resolves with how many went.
    * Only on stores with no expiry of their own (sql, filesystem).
@@ -105,4 +108,47 @@ export interface SweepOptions {
   batchSize?: number;
   /** Stops between batches once aborted (the app shuts down); the count so far is returned. */
   signal?: AbortSignal;
+}
+
+/**
+ * Which sessions belong to which user, kept beside the sessions (a Redis hash per user, a
+ * table in SQL, a folder per user on disk, ...). Listing and revoking cost O(that user's
+ * sessions). Entries are added before the session is written and removed after it is
+ * destroyed, so a live session is never missing from its user's list; entries of sessions
+ * that ended otherwise (expiry, a lost race) are pruned when listed.
+ */
+export interface UserSessionIndex {
+  /** Records `sid` as one of `userId`'s sessions, kept at least `ttlSeconds`. */
+  add(
+    userId: string,
+    sid: string,
+    device: SessionDevice,
+    ttlSeconds: number,
+  ): Promise<void>;
+  /** Forgets `sids` of `userId`. */
+  remove(userId: string, sids: string[]): Promise<void>;
+  /**
+   * `userId`'s live sessions with their expiry; entries whose session is gone are left out
+   * (and pruned).
+   */
+  list(userId: string): Promise<IndexedSession[]>;
+}
+
+/** What a user's list of sessions shows of each, recorded when the session got its user. */
+export interface SessionDevice {
+  /** When the user logged in on it (epoch ms). */
+  createdAt: number;
+  userAgent?: string;
+  /** Only when IP tracking is on. */
+  ip?: string;
+}
+
+export interface IndexedSession {
+  sid: string;
+  device: SessionDevice;
+  /**
+   * When the session expires in the store (epoch ms); it was last refreshed one lifetime
+   * before. Null where the store cannot tell (memcached).
+   */
+  expiresAt: number | null;
 }

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { Store, type Session, type SessionData } from 'express-session';
 import { StoreUnavailableError } from '../../store-unavailable.error.js';
 import type {
+  IndexedSession,
   LoadedSession,
   SessionBackend,
   SessionListing,
@@ -16,6 +17,7 @@ import {
   copyOf,
   type SessionChanges,
 } from './session-changes.js';
+import { CREATED_AT_KEY, OWNER, SessionOwners } from './session-owners.js';
 import { sessionTtlSeconds } from './session-ttl.js';
 import type { Callback } from './store-callback.js';
 import { TouchThrottle } from './touch-throttle.js';
@@ -45,6 +47,8 @@ export interface ConsistentStoreOptions {
   lifetime: number;
   /** Skips expiry refreshes that are not due yet; by default every one goes through. */
   throttle?: TouchThrottle;
+  /** Keeps the per-user index and the absolute lifetime; by default: `username`, no limit. */
+  owners?: SessionOwners;
 }
 
 /** A session as handlers see it: express-session's Session with the app's data. */
@@ -67,6 +71,7 @@ export class ConsistentStore extends Store {
   declare generate: (req: Request) => void;
   private readonly logger = new Logger('SessionStore');
   private readonly throttle: TouchThrottle;
+  readonly owners: SessionOwners;
   /** Loaded data between `get` and express-session's `createSession`, by object. */
   private readonly loading = new WeakMap<object, Snapshot>();
   private readonly snapshots = new WeakMap<object, Snapshot>();
@@ -82,12 +87,26 @@ export class ConsistentStore extends Store {
   ) {
     super();
     this.throttle = options.throttle ?? new TouchThrottle(0);
+    this.owners =
+      options.owners ??
+      new SessionOwners(backend.users, {
+        userIdKey: 'username',
+        trackIp: false,
+        absoluteLifetime: 0,
+      });
   }
 
   get(sid: string, cb: Callback<SessionData | null>): void {
     this.settle(cb, async () => {
       const loaded = await this.call('get', () => this.backend.load(sid));
       if (!loaded) return null;
+      if (this.owners.isExpired(loaded.session)) {
+        // Past its absolute lifetime: gone, however active it was.
+        await this.call('destroy', () => this.backend.destroy(sid));
+        await this.forget(sid, loaded.session);
+        return null;
+      }
+      this.owners.loaded(sid, loaded.session);
       this.throttle.loaded(sid, loaded.session);
       this.loading.set(loaded.session, {
         sid,
@@ -116,7 +135,7 @@ export class ConsistentStore extends Store {
     if (this.fates.has(session) || !this.throttle.isDue(sid))
       return void cb?.();
     this.settle(cb, async () => {
-      const ttl = sessionTtlSeconds(session, this.options.lifetime);
+      const ttl = this.ttlOf(session);
       if (!(await this.call('touch', () => this.backend.touch(sid, ttl))))
         return this.markGone(session, 'refresh');
       this.throttle.refreshed(sid);
@@ -128,6 +147,7 @@ export class ConsistentStore extends Store {
     this.settle(cb, async () => {
       this.throttle.forget(sid);
       await this.call('destroy', () => this.backend.destroy(sid));
+      await this.forget(sid);
     });
   }
 
@@ -145,8 +165,10 @@ export class ConsistentStore extends Store {
       return fn();
     }
     this.throttle.forget(req.sessionID);
-    this.call('destroy', () => this.backend.destroy(req.sessionID)).then(
-      (existed) => {
+    const previousId = req.sessionID;
+    this.call('destroy', () => this.backend.destroy(previousId)).then(
+      async (existed) => {
+        await this.forget(previousId, previous as SessionData);
         this.generate(req);
         if (!existed) this.orphans.add(req.session);
         fn();
@@ -192,6 +214,30 @@ export class ConsistentStore extends Store {
         ids.push(...page);
       return ids;
     });
+  }
+
+  /** `userId`'s live sessions from the per-user index (empty without one). */
+  async sessionsOf(userId: string): Promise<IndexedSession[]> {
+    const index = this.owners.index;
+    if (!index) throw new Error('This session store keeps no per-user index');
+    const listed = await this.call('list', () => index.list(userId));
+    const live: IndexedSession[] = [];
+    for (const entry of listed) {
+      if (this.owners.isExpired(entryAsSession(entry)))
+        await this.end(userId, entry.sid);
+      else live.push(entry);
+    }
+    return live;
+  }
+
+  /**
+   * Ends `userId`'s session `sid` (a revoke): gone from the store at once, for every app
+   * instance, and from the user's index. A request still running on it can no longer write it.
+   */
+  async end(userId: string, sid: string): Promise<void> {
+    this.throttle.forget(sid);
+    await this.call('destroy', () => this.backend.destroy(sid));
+    await this.forget(sid, { [OWNER]: userId } as never);
   }
 
   /** What became of `session` in this request, when something went wrong for it. */
@@ -291,14 +337,40 @@ export class ConsistentStore extends Store {
         this.backend.destroy(previous.id),
       );
     } catch (err) {
-      await this.backend.destroy(req.sessionID).catch(() => undefined);
+      const unsaved = { id: req.sessionID, session: req.session };
+      await this.backend
+        .destroy(unsaved.id)
+        .then(() => this.forget(unsaved.id, unsaved.session as SessionData))
+        .catch(() => undefined);
       restore();
       throw err;
     }
+    await this.forget(previous.id, previous.session as SessionData);
     if (existed) return true;
     await this.call('destroy', () => this.backend.destroy(req.sessionID));
+    await this.forget(req.sessionID, req.session as SessionData);
     this.markGone(req.session, 'login');
     return false;
+  }
+
+  /** After a destroy: the session's user no longer lists it (a failure only delays that). */
+  private async forget(sid: string, session?: SessionData): Promise<void> {
+    await this.owners
+      .afterDestroy(sid, session)
+      .catch((err: unknown) =>
+        this.logger.warn(
+          `Could not remove an ended session from its user's index: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      );
+  }
+
+  /**
+   * Seconds the store keeps `session`: its cookie's, capped by the lifetime. (Not by the
+   * absolute lifetime, which is enforced when the session is read: so a session's store
+   * expiry always tells when it was last refreshed, which the user's list shows.)
+   */
+  private ttlOf(session: SessionData): number {
+    return sessionTtlSeconds(session, this.options.lifetime);
   }
 
   private async save(sid: string, session: SessionData): Promise<void> {
@@ -330,9 +402,13 @@ export class ConsistentStore extends Store {
   }
 
   private async create(sid: string, session: SessionData): Promise<void> {
-    const ttl = sessionTtlSeconds(session, this.options.lifetime);
+    this.owners.stamp(session);
+    const ttl = this.ttlOf(session);
     if (ttl <= 0)
       return void (await this.call('destroy', () => this.backend.destroy(sid)));
+    await this.call('set', () =>
+      this.owners.beforeWrite(sid, undefined, session, ttl, requestOf(session)),
+    );
     const version = await this.call('set', () =>
       this.backend.create(sid, session, ttl),
     );
@@ -352,16 +428,24 @@ export class ConsistentStore extends Store {
   ): Promise<SessionData | null> {
     for (let attempt = 1; ; attempt++) {
       const next = await build(base.session);
-      const ttl = sessionTtlSeconds(next, this.options.lifetime);
+      const ttl = this.ttlOf(next);
       if (ttl <= 0) {
         await this.call('destroy', () => this.backend.destroy(sid));
+        await this.forget(sid, base.session);
         return (this.markGone(session, 'write of an expired session'), null);
       }
+      const previous = base.session;
+      await this.call('set', () =>
+        this.owners.beforeWrite(sid, previous, next, ttl, requestOf(session)),
+      );
       const outcome = await this.call('set', () =>
         this.backend.replace(sid, base.version, next, ttl),
       );
       if (outcome.status === 'replaced') {
         this.wrote(sid, session, outcome.version, next);
+        await this.owners
+          .afterWrite(sid, previous, next)
+          .catch(() => undefined);
         return next;
       }
       if (outcome.status === 'gone')
@@ -479,6 +563,14 @@ function adopt(
   for (const [key, value] of Object.entries(source))
     if (key !== 'cookie' && (updated(key) || !mine(key))) target[key] = value;
 }
+
+/** An index entry as the absolute-lifetime check reads a session: its creation time. */
+const entryAsSession = (entry: IndexedSession) =>
+  ({ [CREATED_AT_KEY]: entry.device.createdAt }) as unknown as SessionData;
+
+/** The request a Session object belongs to (express-session keeps it, not enumerable). */
+const requestOf = (session: object): Request | undefined =>
+  (session as { req?: Request }).req;
 
 const pause = (ms: number) =>
   new Promise<void>((resolve) => setTimeout(resolve, ms));

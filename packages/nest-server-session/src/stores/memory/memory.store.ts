@@ -4,11 +4,14 @@ import { sessionIdOfKey } from '../../session-id.js';
 import type { ResolvedOptionsOf } from '../../session.options.js';
 import type { SessionCodec, StoredSession } from '../common/session-codec.js';
 import type {
+  IndexedSession,
   LoadedSession,
   ReplaceOutcome,
   SessionBackend,
+  SessionDevice,
   SessionListing,
   SessionVersion,
+  UserSessionIndex,
 } from '../store.contract.js';
 
 interface Entry {
@@ -28,7 +31,10 @@ const DEFAULT_PAGE = 1000;
 export class MemorySessionBackend implements SessionBackend {
   readonly type = 'memory';
   readonly listing: SessionListing;
+  readonly users: UserSessionIndex;
   private readonly cache: LRUCache<string, Entry>;
+  /** Each user's sessions, by id. */
+  private readonly byUser = new Map<string, Map<string, SessionDevice>>();
   private lastVersion = 0;
 
   constructor(
@@ -50,6 +56,21 @@ export class MemorySessionBackend implements SessionBackend {
         keys.forEach((key) => this.cache.delete(key));
         return keys.length;
       },
+    };
+    this.users = {
+      add: async (userId, sid, device) => {
+        const sessions = this.byUser.get(userId) ?? new Map();
+        // Pruned on every login, so users who never list their sessions do not grow it.
+        for (const known of sessions.keys())
+          if (!this.cache.has(this.prefix + known)) sessions.delete(known);
+        this.byUser.set(userId, sessions.set(sid, device));
+      },
+      remove: async (userId, sids) => {
+        const sessions = this.byUser.get(userId);
+        sids.forEach((sid) => sessions?.delete(sid));
+        if (sessions?.size === 0) this.byUser.delete(userId);
+      },
+      list: async (userId) => this.sessionsOf(userId),
     };
   }
 
@@ -106,6 +127,23 @@ export class MemorySessionBackend implements SessionBackend {
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {}
+
+  /** `userId`'s live sessions with their expiry; entries of ended ones are pruned. */
+  private sessionsOf(userId: string): IndexedSession[] {
+    const sessions = this.byUser.get(userId);
+    const live: IndexedSession[] = [];
+    for (const [sid, device] of sessions ?? []) {
+      const key = this.prefix + sid;
+      if (!this.cache.has(key)) sessions!.delete(sid);
+      else
+        live.push({
+          sid,
+          device,
+          expiresAt: Date.now() + this.cache.getRemainingTTL(key),
+        });
+    }
+    return live;
+  }
 
   private write(key: string, session: SessionData, ttlSeconds: number): number {
     const version = ++this.lastVersion;

@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from './app.config.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CookieModule } from './cookie/cookie.module.js';
 import { HealthModule } from './health/health.module.js';
+import { SessionsModule } from './sessions/sessions.module.js';
 import { SessionModule } from 'nest-server-session';
 
 /** The demo app, built from a config that was read and validated once at boot. */
@@ -19,6 +20,7 @@ export class AppModule {
         CookieModule,
         AuthModule,
         HealthModule,
+        SessionsModule,
       ],
       providers: [{ provide: APP_CONFIG, useValue: config }],
       exports: [APP_CONFIG],

@@ -324,4 +324,53 @@ describe('the demo in a real browser (Chromium)', () => {
     },
     BROWSER_TIMEOUT,
   );
+
+  it(
+    'ends the session of another device from /sessions/: that device is logged out at once',
+    async () => {
+      const laptop = b;
+      const phone = await launchBrowser({ clearScreenshots: false });
+      try {
+        for (const device of [laptop, phone]) {
+          expect((await device.page.goto(base + '/login/'))?.status()).toBe(
+            200,
+          );
+          await device.page.getByLabel('User name').fill('小明');
+          await submitAndFollow(
+            device.page,
+            device.page.getByRole('button', { name: 'Log in' }),
+          );
+          expect(await device.page.locator('main h3').textContent()).toBe(
+            '欢迎:小明',
+          );
+        }
+        await phone.page.getByRole('link', { name: /your sessions/i }).click();
+        await phone.page.waitForLoadState('load');
+        expect(phone.page.url()).toBe(`${base}/sessions/`);
+        const rows = phone.page.locator('table.sessions tbody tr');
+        expect(await rows.count()).toBe(2);
+        expect(await rows.filter({ hasText: 'this device' }).count()).toBe(1);
+        await phone.screenshot('15-sessions-two-devices');
+
+        const ended = await submitAndFollow(
+          phone.page,
+          rows.filter({ hasNotText: 'this device' }).getByRole('button', {
+            name: 'End session',
+          }),
+        );
+        expect(ended.post.status()).toBe(302);
+        expect(await rows.count()).toBe(1);
+        await phone.screenshot('16-sessions-other-ended');
+
+        expect((await laptop.page.reload())?.status()).toBe(200);
+        expect(await heading(laptop.page)).toBe('欢迎:');
+        await laptop.screenshot('17-ended-device-logged-out');
+        expect(pageProblems()).toEqual([]);
+        expect(phone.takeProblems()).toEqual([]);
+      } finally {
+        await phone.close();
+      }
+    },
+    BROWSER_TIMEOUT,
+  );
 });

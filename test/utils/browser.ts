@@ -41,10 +41,13 @@ export interface TestBrowser {
 }
 
 /**
- * Starts Chromium on a new, private profile and empties the screenshot folder of the last run;
+ * Starts Chromium on a new, private profile (its own cookies: another device, as far as the app
+ * can tell) and, unless told otherwise, empties the screenshot folder of the last run;
  * `close()` stops the browser and deletes the profile.
  */
-export async function launchBrowser(): Promise<TestBrowser> {
+export async function launchBrowser({
+  clearScreenshots = true,
+}: { clearScreenshots?: boolean } = {}): Promise<TestBrowser> {
   // A browser test that cannot run must fail, never skip: CI would go green without it.
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
@@ -52,7 +55,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
         'install the Debian package `chromium` (apt-get install -y chromium).',
     );
   }
-  rmSync(SCREENSHOT_DIR, { recursive: true, force: true });
+  if (clearScreenshots)
+    rmSync(SCREENSHOT_DIR, { recursive: true, force: true });
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const profileDir = mkdtempSync(join(tmpdir(), 'chromium-e2e-'));
   let context: BrowserContext;

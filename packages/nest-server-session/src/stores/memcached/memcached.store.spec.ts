@@ -187,6 +187,25 @@ describe('MemcachedSessionBackend', () => {
       expect(outcome.status).toBe('replaced');
       expect(await loaded(backend, 'touched')).toMatchObject({ n: 2 });
     });
+
+    it('refuses a version it did not give, rather than write unconditionally', async () => {
+      await backend.create('forged', session({ n: 1 }), TTL);
+      for (const forged of ['', '0000000000000000', 'zz', 1])
+        await expect(
+          backend.replace('forged', forged, session({ n: 2 }), TTL),
+        ).rejects.toThrow(/not a version/);
+      expect(await loaded(backend, 'forged')).toMatchObject({ n: 1 });
+    });
+
+    it('refuses to work on a memcached without CAS values (-C), which ignores them', async () => {
+      const noCas = await MemcachedServerProcess.start(['-C']);
+      servers.push(noCas);
+      const store = await open([noCas.address]);
+      await expect(store.create('x', session(), TTL)).rejects.toThrow(
+        /without CAS values \(-C\)/,
+      );
+      await expect(store.load('x')).rejects.toThrow(/without CAS values/);
+    });
   });
 
   it('sends expiries over 30 days as unix timestamps, and none at all as a time past', () => {
@@ -367,7 +386,9 @@ describe('MemcachedSessionBackend', () => {
       for (let i = 0; i < 3; i++) {
         await failsFast(() => down.load('x'));
         await failsFast(() => down.create('x', session(), TTL));
-        await failsFast(() => down.replace('x', '01', session(), TTL));
+        await failsFast(() =>
+          down.replace('x', '0000000000000001', session(), TTL),
+        );
       }
       await failsFast(() => down.touch('x', TTL));
       await failsFast(() => down.destroy('x'));

@@ -67,8 +67,7 @@ export class MemcachedSessionBackend implements SessionBackend {
     session: SessionData,
     ttlSeconds: number,
   ): Promise<ReplaceOutcome> {
-    const cas = Buffer.from(version as string, 'hex');
-    const reply = await this.write(sid, session, ttlSeconds, cas);
+    const reply = await this.write(sid, session, ttlSeconds, casOf(version));
     switch (reply.status) {
       case Status.ok:
         return { status: 'replaced', version: versionOf(reply) };
@@ -139,7 +138,25 @@ export class MemcachedSessionBackend implements SessionBackend {
   }
 }
 
-const versionOf = (reply: BinaryReply): string => reply.cas.toString('hex');
+/**
+ * The version of what a reply read or wrote. memcached started with `-C` keeps no CAS values
+ * (all zero) and then ignores the CAS of a SET: it would overwrite any version and re-create
+ * destroyed sessions, so the store refuses to work with it rather than lose writes silently.
+ */
+function versionOf(reply: BinaryReply): string {
+  if (reply.cas.every((byte) => byte === 0))
+    throw new Error(
+      'memcached runs without CAS values (-C); the session store needs them',
+    );
+  return reply.cas.toString('hex');
+}
+
+/** The CAS a version stands for; never 0, which would make the SET unconditional. */
+function casOf(version: SessionVersion): Buffer {
+  if (typeof version !== 'string' || !/^(?!0{16})[0-9a-f]{16}$/.test(version))
+    throw new Error('memcached replace: not a version this store gave');
+  return Buffer.from(version, 'hex');
+}
 
 /**
  * The memcached store over `options.servers`. Memcached need not be up: startup spends at most

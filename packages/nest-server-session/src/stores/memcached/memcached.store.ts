@@ -20,6 +20,7 @@ import {
   touchExtras,
   unexpectedStatus,
   type BinaryReply,
+  type BinaryRequest,
 } from './memjs-binary.js';
 import { connectMemjs, type MemjsConnection } from './memjs-client.js';
 
@@ -82,10 +83,7 @@ export class MemcachedSessionBackend implements SessionBackend {
 
   async touch(sid: string, ttlSeconds: number): Promise<boolean> {
     const extras = touchExtras(memcachedExpiry(ttlSeconds));
-    const reply = await this.send(sid, {
-      opcode: Opcode.touch,
-      extras,
-    });
+    const reply = await this.send(sid, { opcode: Opcode.touch, extras });
     return this.found('touch', reply);
   }
 
@@ -122,10 +120,7 @@ export class MemcachedSessionBackend implements SessionBackend {
     return this.send(sid, { opcode: Opcode.set, extras, value, cas });
   }
 
-  private send(
-    sid: string,
-    request: Parameters<MemjsConnection['send']>[1],
-  ): Promise<BinaryReply> {
+  private send(sid: string, request: BinaryRequest): Promise<BinaryReply> {
     const key = this.prefix + sid;
     checkMemcachedKey(key);
     return this.memjs.send(key, request);

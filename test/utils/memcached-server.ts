@@ -7,7 +7,10 @@ import { ServerProcess } from './server-process.js';
  * nothing on disk, so a killed server comes back empty.
  */
 export class MemcachedServerProcess extends ServerProcess {
-  static async start(): Promise<MemcachedServerProcess> {
+  /** `extraArgs` are further memcached options (`-C`: no CAS values). */
+  static async start(
+    extraArgs: string[] = [],
+  ): Promise<MemcachedServerProcess> {
     const server = new MemcachedServerProcess(await freePort(), {
       command: 'memcached',
       debianPackage: 'memcached',
@@ -22,6 +25,7 @@ export class MemcachedServerProcess extends ServerProcess {
         '64',
         // memcached refuses to run as root unless told which user to run as.
         ...(process.getuid?.() === 0 ? ['-u', 'root'] : []),
+        ...extraArgs,
       ],
       probe: { request: 'version\r\n', answer: 'VERSION' },
     });

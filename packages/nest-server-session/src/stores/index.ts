@@ -79,11 +79,9 @@ async function createBackend(
         ).createRedisStore(options, codec),
       );
     case 'memcached':
-      return legacyBackend(
-        await (
-          await import('./memcached/memcached.store.js')
-        ).createMemcachedStore(options, codec),
-      );
+      return (
+        await import('./memcached/memcached.store.js')
+      ).createMemcachedBackend(options, codec);
     case 'mongodb':
       return legacyBackend(
         await (

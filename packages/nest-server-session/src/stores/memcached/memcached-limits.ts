@@ -9,10 +9,16 @@ export const MEMCACHED_MAX_KEY_BYTES = 250;
 /** Memcached reads an expiry above 30 days as a unix timestamp rather than seconds from now. */
 export const MEMCACHED_MAX_RELATIVE_EXPIRY = 2_592_000;
 
-/** The expiry to send for a TTL in seconds: as is up to 30 days, else as a unix timestamp. */
+/**
+ * The expiry to send for a TTL in seconds: as is up to 30 days, else as a unix timestamp. A
+ * TTL of zero or less becomes a time already past, which expires the item: sent as is, 0 would
+ * mean "never expires", and the binary protocol has no negative expiry.
+ */
 export function memcachedExpiry(ttlSeconds: number, now = Date.now()): number {
+  const nowSeconds = Math.floor(now / 1000);
+  if (ttlSeconds <= 0) return nowSeconds - 1;
   return ttlSeconds > MEMCACHED_MAX_RELATIVE_EXPIRY
-    ? Math.floor(now / 1000) + ttlSeconds
+    ? nowSeconds + ttlSeconds
     : ttlSeconds;
 }
 

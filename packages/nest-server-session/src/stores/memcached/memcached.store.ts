@@ -1,88 +1,156 @@
-import { Store, type SessionData } from 'express-session';
-import type { Client } from 'memjs';
+import type { SessionData } from 'express-session';
 import { SessionTooLargeError } from '../../session-too-large.error.js';
 import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { SessionCodec } from '../common/session-codec.js';
+import type {
+  LoadedSession,
+  ReplaceOutcome,
+  SessionBackend,
+  SessionVersion,
+} from '../store.contract.js';
 import {
   checkMemcachedKey,
   MEMCACHED_MAX_VALUE_BYTES,
   memcachedExpiry,
 } from './memcached-limits.js';
+import {
+  Opcode,
+  setExtras,
+  Status,
+  touchExtras,
+  unexpectedStatus,
+  type BinaryReply,
+  type BinaryRequest,
+} from './memjs-binary.js';
 import { connectMemjs, type MemjsConnection } from './memjs-client.js';
-import type { SessionCodec } from '../common/session-codec.js';
-import { sessionTtlSeconds } from '../common/session-ttl.js';
-import { settle, type Callback } from '../common/store-callback.js';
-import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
 
 export {
   MEMCACHED_MAX_VALUE_BYTES,
   memcachedExpiry,
 } from './memcached-limits.js';
 
-type Options = ResolvedOptionsOf<'memcached'>;
-
 /**
  * Sessions in memcached under `prefix + sid`, encoded by the codec, expiring with the session.
- * Memcached cannot list keys, so all(), length() and clear() are left out on purpose.
+ * A version is the item's CAS value (hex), which memcached changes on every write and keeps
+ * on a touch; `replace` is a SET carrying it, which memcached applies only if the item still
+ * has it. Memcached cannot list keys, so there is no listing.
  */
-export class MemcachedSessionStore extends Store {
+export class MemcachedSessionBackend implements SessionBackend {
+  readonly type = 'memcached';
+
   constructor(
     private readonly memjs: MemjsConnection,
     private readonly codec: SessionCodec,
-    private readonly options: Pick<Options, 'prefix' | 'lifetime'>,
-  ) {
-    super();
+    private readonly prefix: string,
+  ) {}
+
+  async load(sid: string): Promise<LoadedSession | null> {
+    const reply = await this.send(sid, { opcode: Opcode.get });
+    if (reply.status === Status.notFound) return null;
+    if (reply.status !== Status.ok) throw unexpectedStatus('get', reply.status);
+    const session = this.codec.decode(reply.value);
+    return session && { session, version: versionOf(reply) };
   }
 
-  get(sid: string, cb: Callback<SessionData | null>): void {
-    this.run(sid, cb, async (key, client) => {
-      const { value } = await client.get(key);
-      return value ? this.codec.decode(value, key) : null;
-    });
-  }
-
-  set(sid: string, session: SessionData, cb?: Callback): void {
-    this.run(sid, cb, async (key, client) => {
-      const ttl = sessionTtlSeconds(session, this.options.lifetime);
-      if (ttl <= 0) return void (await client.delete(key));
-      const value = this.codec.encode(session);
-      const bytes = Buffer.byteLength(value);
-      // Refused here, so the version stored before stays readable.
-      if (bytes > MEMCACHED_MAX_VALUE_BYTES)
-        throw new SessionTooLargeError(
-          'memcached',
-          bytes,
-          MEMCACHED_MAX_VALUE_BYTES,
-        );
-      await client.set(key, value, { expires: memcachedExpiry(ttl) });
-    });
-  }
-
-  /** Moves the expiry only; a session that is gone stays gone. */
-  touch(sid: string, session: SessionData, cb?: Callback): void {
-    this.run(sid, cb, async (key, client) => {
-      const ttl = sessionTtlSeconds(session, this.options.lifetime);
-      // memjs sends 0 as "never expires" and cannot encode a negative expiry.
-      if (ttl <= 0) return void (await client.delete(key));
-      await client.touch(key, memcachedExpiry(ttl));
-    });
-  }
-
-  destroy(sid: string, cb?: Callback): void {
-    this.run(sid, cb, async (key, client) => void (await client.delete(key)));
-  }
-
-  private run<T>(
+  async create(
     sid: string,
-    cb: Callback<T> | undefined,
-    work: (key: string, client: Client) => Promise<T>,
-  ): void {
-    const key = this.options.prefix + sid;
-    const attempt = async () => {
-      checkMemcachedKey(key);
-      return work(key, this.memjs.client);
-    };
-    settle(this.memjs.call(key, attempt()), cb);
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<SessionVersion> {
+    const reply = await this.write(sid, session, ttlSeconds);
+    if (reply.status !== Status.ok) throw unexpectedStatus('set', reply.status);
+    return versionOf(reply);
   }
+
+  async replace(
+    sid: string,
+    version: SessionVersion,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<ReplaceOutcome> {
+    const reply = await this.write(sid, session, ttlSeconds, casOf(version));
+    switch (reply.status) {
+      case Status.ok:
+        return { status: 'replaced', version: versionOf(reply) };
+      case Status.notFound:
+        return { status: 'gone' };
+      case Status.exists:
+        return { status: 'conflict' };
+      default:
+        throw unexpectedStatus('cas', reply.status);
+    }
+  }
+
+  async touch(sid: string, ttlSeconds: number): Promise<boolean> {
+    const extras = touchExtras(memcachedExpiry(ttlSeconds));
+    const reply = await this.send(sid, { opcode: Opcode.touch, extras });
+    return this.found('touch', reply);
+  }
+
+  async destroy(sid: string): Promise<boolean> {
+    const reply = await this.send(sid, { opcode: Opcode.delete });
+    return this.found('delete', reply);
+  }
+
+  ping(): Promise<void> {
+    return this.memjs.ping();
+  }
+
+  close(): Promise<void> {
+    return this.memjs.close();
+  }
+
+  /** A SET: unconditional, or with `cas` only onto that version. */
+  private write(
+    sid: string,
+    session: SessionData,
+    ttlSeconds: number,
+    cas?: Buffer,
+  ): Promise<BinaryReply> {
+    const value = this.codec.encode(session);
+    const bytes = Buffer.byteLength(value);
+    // Refused here, so the version stored before stays readable.
+    if (bytes > MEMCACHED_MAX_VALUE_BYTES)
+      throw new SessionTooLargeError(
+        'memcached',
+        bytes,
+        MEMCACHED_MAX_VALUE_BYTES,
+      );
+    const extras = setExtras(memcachedExpiry(ttlSeconds));
+    return this.send(sid, { opcode: Opcode.set, extras, value, cas });
+  }
+
+  private send(sid: string, request: BinaryRequest): Promise<BinaryReply> {
+    const key = this.prefix + sid;
+    checkMemcachedKey(key);
+    return this.memjs.send(key, request);
+  }
+
+  private found(operation: string, reply: BinaryReply): boolean {
+    if (reply.status === Status.ok) return true;
+    if (reply.status === Status.notFound) return false;
+    throw unexpectedStatus(operation, reply.status);
+  }
+}
+
+/**
+ * The version of what a reply read or wrote. memcached started with `-C` keeps no CAS values
+ * (all zero) and then ignores the CAS of a SET: it would overwrite any version and re-create
+ * destroyed sessions, so the store refuses to work with it rather than lose writes silently.
+ */
+function versionOf(reply: BinaryReply): string {
+  if (reply.cas.every((byte) => byte === 0))
+    throw new Error(
+      'memcached runs without CAS values (-C); the session store needs them',
+    );
+  return reply.cas.toString('hex');
+}
+
+/** The CAS a version stands for; never 0, which would make the SET unconditional. */
+function casOf(version: SessionVersion): Buffer {
+  if (typeof version !== 'string' || !/^(?!0{16})[0-9a-f]{16}$/.test(version))
+    throw new Error('memcached replace: not a version this store gave');
+  return Buffer.from(version, 'hex');
 }
 
 /**
@@ -90,17 +158,12 @@ export class MemcachedSessionStore extends Store {
  * one failed ping on it, calls fail within `storeTimeoutMs` (503s) while it is away, and work
  * again once it is back.
  */
-export async function createMemcachedStore(
-  options: Options,
+export async function createMemcachedBackend(
+  options: ResolvedOptionsOf<'memcached'>,
   codec: SessionCodec,
-): Promise<SessionStoreHandle> {
+): Promise<SessionBackend> {
   const memjs = connectMemjs(options.servers, options.storeTimeoutMs);
   // Opens the connections so that the first requests need not; a failure is logged, not thrown.
   await memjs.ping().catch(() => undefined);
-  return {
-    type: 'memcached',
-    store: new MemcachedSessionStore(memjs, codec, options),
-    ping: () => memjs.ping(),
-    close: () => memjs.close(),
-  };
+  return new MemcachedSessionBackend(memjs, codec, options.prefix);
 }

@@ -1,16 +1,20 @@
 import { Logger } from '@nestjs/common';
-import { Client } from 'memjs';
-import { withDeadline } from '../common/deadline.js';
+import { Client, type Server } from 'memjs';
+import {
+  perform,
+  type BinaryReply,
+  type BinaryRequest,
+} from './memjs-binary.js';
 import { superviseSockets } from './memjs-sockets.js';
-
-/** Added to the store timeout for calls memjs never answers, should it lose one. */
-const BACKSTOP_MS = 500;
 
 /** A memjs client as the memcached store uses it. */
 export interface MemjsConnection {
-  client: Client;
-  /** `work` on `key`, failed once the store timeout has passed; a success ends an outage. */
-  call<T>(key: string, work: Promise<T>): Promise<T>;
+  /**
+   * Sends `request` for `key` to the key's server. Rejects once the store timeout has passed,
+   * and then drops that server's connection: its answers are not coming, and the next call
+   * opens a new one. An answer ends the server's outage.
+   */
+  send(key: string, request: BinaryRequest): Promise<BinaryReply>;
   /** Resolves once every server has answered `stats`; rejects on the first that fails. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -37,20 +41,36 @@ export function connectMemjs(
     logger: outages.memjsLogger,
   });
   const closers = client.servers.map((server) => superviseSockets(server));
+  const timedOut = () =>
+    new Error(`memcached did not answer within ${timeoutMs} ms`);
   return {
-    client,
-    call: async (key, work) => {
-      const result = await within(timeoutMs + BACKSTOP_MS, work);
-      const server = client.server(key);
-      if (server) outages.answered(`${server.host}:${server.port}`);
-      return result;
-    },
-    ping: () => within(timeoutMs + BACKSTOP_MS, statsAll(client, outages)),
+    send: (key, request) =>
+      new Promise((resolve, reject) => {
+        const server = client.server(key);
+        // memjs's own timeout counts idle time on the socket, which each new request resets:
+        // on a connection that went silent under steady traffic it would never fire.
+        const timer = setTimeout(() => {
+          const err = timedOut();
+          server?.error(err);
+          reject(err);
+        }, timeoutMs);
+        perform(client, key, request, (err, reply) => {
+          clearTimeout(timer);
+          const address = server ? addressOf(server) : 'server';
+          if (err)
+            return reject(new Error(`memcached ${address}: ${err.message}`));
+          outages.answered(address);
+          resolve(reply!);
+        });
+      }),
+    ping: () => statsAll(client, outages, timeoutMs, timedOut),
     close: async () => {
       await Promise.all(closers.map((close) => close(timeoutMs)));
     },
   };
 }
+
+const addressOf = (server: Server) => `${server.host}:${server.port}`;
 
 /** Logs each server's outage once rather than once per failed call, and its end. */
 class OutageLog {
@@ -75,28 +95,38 @@ class OutageLog {
   }
 }
 
-function statsAll(client: Client, outages: OutageLog): Promise<void> {
+/**
+ * `stats` on every server; rejects on the first failure, or once `timeoutMs` have passed, then
+ * dropping the connections of the servers that did not answer, as a call would.
+ */
+function statsAll(
+  client: Client,
+  outages: OutageLog,
+  timeoutMs: number,
+  timedOut: () => Error,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const answered = new Set<string>();
-    client.stats((err, server) => {
+    const waiting = new Map(client.servers.map((s) => [addressOf(s), s]));
+    const timer = setTimeout(() => {
+      const err = timedOut();
+      for (const [address, server] of waiting) {
+        outages.failed(address, `Memcached ${address}: ${err.message}`);
+        server.error(err);
+      }
+      reject(err);
+    }, timeoutMs);
+    client.stats((err, address) => {
+      waiting.delete(address);
+      if (waiting.size === 0) clearTimeout(timer);
       if (err) {
         outages.failed(
-          server,
-          `Memcached ${server} unreachable: ${err.message}`,
+          address,
+          `Memcached ${address} unreachable: ${err.message}`,
         );
-        return reject(new Error(`memcached ${server}: ${err.message}`));
+        return reject(new Error(`memcached ${address}: ${err.message}`));
       }
-      outages.answered(server);
-      answered.add(server);
-      if (answered.size === client.servers.length) resolve();
+      outages.answered(address);
+      if (waiting.size === 0) resolve();
     });
   });
 }
-
-/** `work`, failed with a message naming memcached once `ms` have passed. */
-const within = <T>(ms: number, work: Promise<T>): Promise<T> =>
-  withDeadline(
-    work,
-    ms,
-    () => new Error(`memcached did not answer within ${ms} ms`),
-  );

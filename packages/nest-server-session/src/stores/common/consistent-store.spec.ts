@@ -748,6 +748,19 @@ describe('ConsistentStore with a TouchThrottle', () => {
     expect(backend.touches).toBe(1);
   });
 
+  it('destroys instead of refreshing a session whose cookie has expired', async () => {
+    const backend = storedWritten(0);
+    const store = newStore(backend);
+    const expired = session();
+    (expired.cookie as unknown as { expires: string }).expires = new Date(
+      Date.now() - 1000,
+    ).toISOString();
+    await call((done) => store.touch('a', expired, done));
+    expect(backend.touches).toBe(0);
+    expect(backend.sessions.has('a')).toBe(false);
+    expect(store.fateOf(expired)).toBe('gone');
+  });
+
   it('touches every time without a throttle, and says when the session was gone', async () => {
     const backend = storedWritten(0);
     const store = newStore(backend);

@@ -136,6 +136,12 @@ export class ConsistentStore extends Store {
       return void cb?.();
     this.settle(cb, async () => {
       const ttl = this.ttlOf(session);
+      if (ttl <= 0) {
+        // Its cookie has expired: a refresh would make it live forever on some stores.
+        await this.call('destroy', () => this.backend.destroy(sid));
+        await this.forget(sid, session);
+        return this.markGone(session, 'refresh');
+      }
       if (!(await this.call('touch', () => this.backend.touch(sid, ttl))))
         return this.markGone(session, 'refresh');
       this.throttle.refreshed(sid);

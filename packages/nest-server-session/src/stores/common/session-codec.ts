@@ -15,7 +15,10 @@ export type StoredSession = string | Uint8Array;
 export interface SessionCodec {
   readonly format: SerializationFormat;
   encode(session: SessionData): string | Buffer;
-  /** The session, or null when `raw` is not a session in either format. */
+  /**
+   * The session, or null when `raw` is not a session in either format. (`key` is accepted
+   * for callers that pass it, and never logged.)
+   */
   decode(raw: StoredSession, key?: string): SessionData | null;
 }
 
@@ -37,11 +40,12 @@ export function createSessionCodec(
       format === 'json'
         ? JSON.stringify(session)
         : packr.pack(withPlainCookie(session)),
-    decode: (raw, key) => {
+    decode: (raw) => {
       const session = parse(raw);
       if (isSession(session)) return session;
+      // Without the key: it holds the session id, which stays out of logs.
       logger.warn(
-        `Stored session${key ? ` ${key}` : ''} is neither JSON nor msgpack; treated as absent`,
+        'A stored session is neither JSON nor msgpack; treated as absent',
       );
       return null;
     },

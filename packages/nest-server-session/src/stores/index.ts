@@ -85,10 +85,9 @@ async function createBackend(
         ).createMemcachedStore(options, codec),
       );
     case 'mongodb':
-      return legacyBackend(
-        await (
-          await import('./mongodb/mongo.store.js')
-        ).createMongoStore(options, codec),
+      return (await import('./mongodb/mongo.store.js')).createMongoBackend(
+        options,
+        codec,
       );
     case 'sql':
       return legacyBackend(

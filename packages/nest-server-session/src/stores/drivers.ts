@@ -12,7 +12,7 @@ export function driversOf(options: ResolvedSessionOptions): string[] {
     case 'memcached':
       return ['memjs'];
     case 'mongodb':
-      return ['mongodb', 'connect-mongo'];
+      return ['mongodb'];
     case 'sql':
       return ['knex', sqlDriverOf(options.url)];
     case 'filesystem':

@@ -83,10 +83,9 @@ async function createBackend(
         await import('./memcached/memcached.store.js')
       ).createMemcachedBackend(options, codec);
     case 'mongodb':
-      return legacyBackend(
-        await (
-          await import('./mongodb/mongo.store.js')
-        ).createMongoStore(options, codec),
+      return (await import('./mongodb/mongo.store.js')).createMongoBackend(
+        options,
+        codec,
       );
     case 'sql':
       return legacyBackend(

@@ -1,184 +1,144 @@
-import { MongoStore } from 'connect-mongo';
 import type { SessionData } from 'express-session';
-import { Binary, type Collection, type MongoClient } from 'mongodb';
-import { escapeRegExp } from '../../escape-reg-exp.js';
-import type { SessionCodec, StoredSession } from '../common/session-codec.js';
-import { sessionTtlSeconds } from '../common/session-ttl.js';
-import { settle, type Callback } from '../common/store-callback.js';
+import type { SessionCodec } from '../common/session-codec.js';
+import type {
+  LoadedSession,
+  ReplaceOutcome,
+  SessionBackend,
+  SessionListing,
+  SessionVersion,
+} from '../store.contract.js';
+import {
+  live,
+  storedOf,
+  type MongoSessionCollection,
+  type SessionDoc,
+} from './mongo-collection.js';
+import { MongoSessionListing } from './mongo-listing.js';
+import { MongoStoreError } from './mongo-store.error.js';
 
-/** What {@link MongoSessionStore} needs besides the client. */
-export interface MongoSessionStoreConfig {
-  collectionName: string;
-  /** Prepended to every session id to form `_id`. */
-  prefix: string;
-  /** Longest time in seconds a session stays stored. */
-  lifetime: number;
-  codec: SessionCodec;
-}
+/** What a load reads of a document. */
+const LOADED = { projection: { session: 1, version: 1 } } as const;
 
-interface SessionDoc {
-  _id: string;
-  session: unknown;
-  expires?: Date;
-}
-
-/** On the stand-in that {@link MongoSessionStore.set} hands to connect-mongo: the real session. */
-const ORIGINAL = Symbol('original session');
-type StandIn = SessionData & { [ORIGINAL]?: SessionData };
-
-/** connect-mongo's notion of a live document: no expiry (older writers) or one still ahead. */
-const live = () => ({
-  $or: [{ expires: { $exists: false } }, { expires: { $gt: new Date() } }],
-});
+/** Documents at `version`. Version 0 is a document connect-mongo wrote: no version at all. */
+const atVersion = (version: number) =>
+  version === 0 ? { version: { $in: [null, 0] } } : { version };
 
 const expiryIn = (seconds: number) => new Date(Date.now() + seconds * 1000);
-/** The driver returns BSON Binary for the Buffer a msgpack session was stored as. */
-const stored = (raw: unknown) =>
-  (raw instanceof Binary ? raw.value() : raw) as StoredSession;
 
 /**
- * connect-mongo's store, documents `{ _id: prefix + sid, session, expires }`, repaired where
- * connect-mongo 6 falls short for us: it never recovers from a failed first connection (nor
- * does driver 7 by itself), stores the cookie's expiry even past the lifetime, fails a touch
- * of a vanished session, and runs all/length/clear over the whole collection.
+ * Sessions in MongoDB, one document each in connect-mongo's shape `{ _id: prefix + sid,
+ * session, expires }` plus a `version` that every write of the session moves on, so that
+ * `replace` is one conditional update: it matches only the version the caller loaded, and
+ * only while the session is live, and never inserts. connect-mongo itself cannot serve here:
+ * its writes are unconditional upserts and report nothing.
  */
-export class MongoSessionStore extends MongoStore {
-  private readonly sessions: Collection<SessionDoc>;
-  private connecting?: Promise<unknown>;
-  private indexing?: Promise<unknown>;
-  private closed = false;
+export class MongoSessionBackend implements SessionBackend {
+  readonly type = 'mongodb';
+  readonly listing: SessionListing;
 
   constructor(
-    private readonly client: MongoClient,
-    private readonly config: MongoSessionStoreConfig,
+    private readonly sessions: MongoSessionCollection,
+    private readonly prefix: string,
+    private readonly codec: SessionCodec,
   ) {
-    const { codec, prefix } = config;
-    super({
-      client,
-      collectionName: config.collectionName,
-      ttl: config.lifetime,
-      // 'native' builds the same TTL index, but only once: were MongoDB down at that moment,
-      // every later call would fail. prepare() builds it and retries until it succeeds.
-      autoRemove: 'disabled',
-      // Touches are throttled in front of every store (TouchThrottle).
-      touchAfter: 0,
-      transformId: (sid) => prefix + sid,
-      // A msgpack Buffer goes through as is and is stored as BSON Binary.
-      serialize: (s) => codec.encode((s as StandIn)[ORIGINAL] ?? s) as string,
-      unserialize: (raw) => codec.decode(stored(raw)) as SessionData,
-    });
-    // The database named in the connection string, as connect-mongo's own db() call picks.
-    this.sessions = client.db().collection(config.collectionName);
+    this.listing = new MongoSessionListing(sessions, prefix, codec);
   }
 
-  /** Connects if need be and creates the TTL index; retried by each write until it succeeds. */
-  prepare(): Promise<unknown> {
-    this.indexing ??= this.ready()
-      .then(() =>
-        this.sessions.createIndex({ expires: 1 }, { expireAfterSeconds: 0 }),
-      )
-      .catch((err: unknown) => {
-        this.indexing = undefined;
-        throw err;
-      });
-    return this.indexing;
-  }
-
-  async ping(): Promise<void> {
-    await this.ready();
-    await this.client.db().command({ ping: 1 });
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.client.close();
-  }
-
-  get(sid: string, cb: Callback<SessionData | null>): void {
-    this.run(cb, () => this.delegate((done) => super.get(sid, done)));
-  }
-
-  set(sid: string, session: SessionData, cb?: Callback): void {
-    const ttl = sessionTtlSeconds(session, this.config.lifetime);
-    if (ttl <= 0) return this.destroy(sid, cb);
-    // connect-mongo takes `expires` from the cookie uncapped: give it a capped stand-in.
-    const standIn = { cookie: { expires: expiryIn(ttl) }, [ORIGINAL]: session };
-    this.run(cb, async () => {
-      await this.prepare();
-      await this.delegate((done) => super.set(sid, standIn as StandIn, done));
-    });
-  }
-
-  touch(sid: string, session: SessionData, cb?: Callback): void {
-    const expires = expiryIn(sessionTtlSeconds(session, this.config.lifetime));
-    this.run(cb, async () => {
-      await this.ready();
-      await this.sessions.updateOne(
-        { _id: this.config.prefix + sid, ...live() },
-        { $set: { expires } },
-      );
-    });
-  }
-
-  destroy(sid: string, cb?: Callback): void {
-    this.run(cb, () => this.delegate((done) => super.destroy(sid, done)));
-  }
-
-  all(cb: Callback<{ [sid: string]: SessionData }>): void {
-    this.run(cb, async () => {
-      await this.ready();
-      const sessions: { [sid: string]: SessionData } = {};
-      const docs = this.sessions.find({ ...this.own(), ...live() });
-      for await (const { _id: id, session: raw } of docs) {
-        const session = this.config.codec.decode(stored(raw), id);
-        if (session) sessions[id.slice(this.config.prefix.length)] = session;
-      }
-      return sessions;
-    });
-  }
-
-  length(cb: (err: unknown, length: number) => void): void {
-    this.run(cb as Callback<number>, async () => {
-      await this.ready();
-      return this.sessions.countDocuments({ ...this.own(), ...live() });
-    });
-  }
-
-  clear(cb?: Callback): void {
-    this.run(cb, async () => {
-      await this.ready();
-      await this.sessions.deleteMany(this.own());
-    });
-  }
-
-  /** An anchored prefix regex is the one prefix match MongoDB answers from the `_id` index. */
-  private own() {
-    return { _id: { $regex: `^${escapeRegExp(this.config.prefix)}` } };
-  }
-
-  /**
-   * Connects on first use and again after a failed attempt: driver 7 otherwise keeps the
-   * topology of a failed first connection, closed, and fails every later call.
-   */
-  private ready(): Promise<unknown> {
-    if (this.closed)
-      return Promise.reject(new Error('MongoDB session store is closed'));
-    this.connecting ??= this.client.connect().catch((err: unknown) => {
-      this.connecting = undefined;
-      throw err;
-    });
-    return this.connecting;
-  }
-
-  /** connect-mongo calls back inside a try whose catch calls back again if the callback throws. */
-  private async delegate<T>(start: (done: Callback<T>) => void): Promise<T> {
-    await this.ready();
-    return new Promise((resolve, reject) =>
-      start((err, value) => (err ? reject(err) : resolve(value as T))),
+  load(sid: string): Promise<LoadedSession | null> {
+    return this.sessions.call('load', async (c) =>
+      this.loaded(
+        await c.findOne({ _id: this.prefix + sid, ...live() }, LOADED),
+      ),
     );
   }
 
-  private run<T>(cb: Callback<T> | undefined, work: () => Promise<T>): void {
-    settle(work(), cb);
+  /** An upsert: the id is fresh, and the version it reaches is read back in the same call. */
+  create(
+    sid: string,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<SessionVersion> {
+    return this.sessions.write('create', async (c) => {
+      const doc = await c.findOneAndUpdate(
+        { _id: this.prefix + sid },
+        { $set: this.content(session, ttlSeconds), $inc: { version: 1 } },
+        { upsert: true, returnDocument: 'after', projection: { version: 1 } },
+      );
+      if (doc?.version == null)
+        throw new MongoStoreError('MongoDB returned no version for an upsert');
+      return doc.version;
+    });
+  }
+
+  /**
+   * With the version pinned by the filter, the next one is known without reading it back,
+   * and `$set` gives an old document (no version, or null) version 1 where `$inc` would fail
+   * on null. No match is a conflict or a session gone: one read tells them apart.
+   */
+  replace(
+    sid: string,
+    version: SessionVersion,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<ReplaceOutcome> {
+    const key = this.prefix + sid;
+    const next = (version as number) + 1;
+    return this.sessions.write('replace', async (c) => {
+      const { matchedCount } = await c.updateOne(
+        { _id: key, ...atVersion(version as number), ...live() },
+        { $set: { ...this.content(session, ttlSeconds), version: next } },
+      );
+      if (matchedCount > 0) return { status: 'replaced', version: next };
+      const current = this.loaded(
+        await c.findOne({ _id: key, ...live() }, LOADED),
+      );
+      return current ? { status: 'conflict', current } : { status: 'gone' };
+    });
+  }
+
+  /** Moves the expiry only: the version stays, as the data does. */
+  touch(sid: string, ttlSeconds: number): Promise<boolean> {
+    return this.sessions.write('touch', async (c) => {
+      const { matchedCount } = await c.updateOne(
+        { _id: this.prefix + sid, ...live() },
+        { $set: { expires: expiryIn(ttlSeconds) } },
+      );
+      return matchedCount > 0;
+    });
+  }
+
+  /** An expired document is left to the TTL monitor: it is no session to destroy. */
+  destroy(sid: string): Promise<boolean> {
+    return this.sessions.call('destroy', async (c) => {
+      const { deletedCount } = await c.deleteOne({
+        _id: this.prefix + sid,
+        ...live(),
+      });
+      return deletedCount > 0;
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.sessions.ping();
+  }
+
+  close(): Promise<void> {
+    return this.sessions.close();
+  }
+
+  private content(session: SessionData, ttlSeconds: number) {
+    return {
+      // A msgpack Buffer is stored as BSON Binary, a JSON string as a string.
+      session: this.codec.encode(session),
+      expires: expiryIn(ttlSeconds),
+    };
+  }
+
+  /** An unreadable document loads as no session (the codec logs it), as a missing one. */
+  private loaded(
+    doc: Pick<SessionDoc, 'session' | 'version'> | null,
+  ): LoadedSession | null {
+    const session = doc && this.codec.decode(storedOf(doc.session));
+    return session ? { session, version: doc.version ?? 0 } : null;
   }
 }

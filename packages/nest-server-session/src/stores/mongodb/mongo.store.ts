@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { MongoClient } from 'mongodb';
 import type { ResolvedOptionsOf } from '../../session.options.js';
-import { MongoSessionStore } from './mongo-session.store.js';
 import type { SessionCodec } from '../common/session-codec.js';
-import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
+import type { SessionBackend } from '../store.contract.js';
+import { MongoSessionCollection } from './mongo-collection.js';
+import { MongoSessionBackend } from './mongo-session.store.js';
 
 type MongoOptions = ResolvedOptionsOf<'mongodb'>;
 
@@ -26,36 +27,25 @@ export function createMongoClient(
 }
 
 /**
- * connect-mongo over the official driver: documents `{ _id: prefix + sid, session, expires }`
- * in `collectionName`, deleted by a TTL index on `expires`, the session encoded by `codec`
- * (a string, or BSON Binary for msgpack). Resolves without waiting for MongoDB, so the app
- * starts while it is down; calls then fail one by one until it is back.
+ * Sessions in `collectionName` of the URL's database, as connect-mongo stores them
+ * (`{ _id: prefix + sid, session, expires }`, deleted by a TTL index on `expires`, the session
+ * encoded by `codec`: a string, or BSON Binary for msgpack) plus a version for compare-and-set
+ * writes. Resolves without waiting for MongoDB, so the app starts while it is down; calls then
+ * fail one by one until it is back.
  * @param client the client to use instead of one from {@link createMongoClient} (tests)
  */
-export async function createMongoStore(
+export async function createMongoBackend(
   options: MongoOptions,
   codec: SessionCodec,
   client: MongoClient = createMongoClient(options),
-): Promise<SessionStoreHandle> {
-  const store = new MongoSessionStore(client, {
-    collectionName: options.collectionName,
-    prefix: options.prefix,
-    lifetime: options.lifetime,
-    codec,
-  });
+): Promise<SessionBackend> {
+  const sessions = new MongoSessionCollection(client, options.collectionName);
   const logger = new Logger('MongoSessionStore');
   // Not awaited: a server that never answers must not hold up the start. Writes retry it.
-  store
+  sessions
     .prepare()
     .catch((err: unknown) =>
-      logger.warn(
-        `MongoDB not ready at startup: ${err instanceof Error ? err.message : String(err)}`,
-      ),
+      logger.warn(`MongoDB not ready at startup: ${(err as Error).message}`),
     );
-  return {
-    type: 'mongodb',
-    store,
-    ping: () => store.ping(),
-    close: () => store.close(),
-  };
+  return new MongoSessionBackend(sessions, options.prefix, codec);
 }

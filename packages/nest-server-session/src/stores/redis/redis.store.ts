@@ -46,6 +46,8 @@ export class RedisSessionBackend implements SessionBackend {
           client.set(key, value, ex, ttl),
       },
       prefix,
+      // connect-redis hands its hooks what it is given and returns what they return: a read
+      // comes back as the session with the digest of its bytes, a create carries its TTL.
       serializer: {
         parse: (raw) => this.loaded(raw as unknown as Buffer) as never,
         stringify: (outgoing) =>

@@ -8,6 +8,10 @@ import {
 } from '@jest/globals';
 import { Redis } from 'ioredis';
 import request from 'supertest';
+import {
+  session,
+  sessionId,
+} from '../packages/nest-server-session/src/stores/common/store.fixtures.js';
 import { commandsBetween, commandStats } from './utils/redis-commands.js';
 import { RedisServerProcess } from './utils/redis-server.js';
 import { csrfTokenFrom, logIn, sessionIdOf } from './utils/session-http.js';
@@ -53,6 +57,15 @@ describe('store commands per request on Redis', () => {
     const before = await commandStats(inspector);
     await work();
     return commandsBetween(before, await commandStats(inspector));
+  };
+
+  /** What `work` resolved with, and the commands it made the server run. */
+  const one = async <T>(work: () => Promise<T>) => {
+    let result: T | undefined;
+    const ran = await commandsOf(async () => {
+      result = await work();
+    });
+    return { ran, result: result as T };
   };
 
   it('costs nothing for anonymous pages, the login form included', async () => {
@@ -134,5 +147,47 @@ describe('store commands per request on Redis', () => {
         .expect(302),
     );
     expect(ran).toEqual({ set: 1 });
+  });
+
+  it('costs one round trip per store operation, a compare-and-set write included', async () => {
+    const app = await start();
+    const backend = app.store.backend;
+    const sid = sessionId('commands');
+
+    expect(
+      (await one(() => backend.create(sid, session({ n: 1 }), 60))).ran,
+    ).toEqual({ set: 1 });
+    const loaded = await one(() => backend.load(sid));
+    expect(loaded.ran).toEqual({ get: 1 });
+    // The script reads and writes on the server (its GET and SET count there too), in one
+    // round trip: sent whole (EVAL) the first time on a connection, by digest (EVALSHA) after.
+    const first = await one(() =>
+      backend.replace(sid, loaded.result!.version, session({ n: 2 }), 60),
+    );
+    expect(first.result.status).toBe('replaced');
+    expect(first.ran).toEqual({ eval: 1, get: 1, set: 1 });
+    const second = await one(() =>
+      backend.replace(
+        sid,
+        (first.result as { version: unknown }).version,
+        session({ n: 3 }),
+        60,
+      ),
+    );
+    expect(second.result.status).toBe('replaced');
+    expect(second.ran).toEqual({ evalsha: 1, get: 1, set: 1 });
+    // A stale version: nothing written, and the current session comes back with the answer.
+    const stale = await one(() =>
+      backend.replace(sid, loaded.result!.version, session({ n: 4 }), 60),
+    );
+    expect(stale.result).toMatchObject({
+      status: 'conflict',
+      current: { session: { n: 3 } },
+    });
+    expect(stale.ran).toEqual({ evalsha: 1, get: 1 });
+    expect((await one(() => backend.touch(sid, 60))).ran).toEqual({
+      expire: 1,
+    });
+    expect((await one(() => backend.destroy(sid))).ran).toEqual({ del: 1 });
   });
 });

@@ -73,10 +73,9 @@ async function createBackend(
 ): Promise<SessionBackend> {
   switch (options.type) {
     case 'redis':
-      return legacyBackend(
-        await (
-          await import('./redis/redis.store.js')
-        ).createRedisStore(options, codec),
+      return (await import('./redis/redis.store.js')).createRedisBackend(
+        options,
+        codec,
       );
     case 'memcached':
       return (

@@ -132,7 +132,13 @@ export class ConsistentStore extends Store {
   }
 
   touch(sid: string, session: SessionData, cb?: Callback): void {
-    if (this.fates.has(session) || !this.throttle.isDue(sid))
+    // express-session touches at the end of the request even when the answer's commit
+    // already wrote or refreshed the session: that would be a second EXPIRE for nothing.
+    if (
+      this.fates.has(session) ||
+      this.refreshed.has(session) ||
+      !this.throttle.isDue(sid)
+    )
       return void cb?.();
     this.settle(cb, async () => {
       const ttl = this.ttlOf(session);

@@ -1,102 +1,134 @@
-import { Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ResolvedOptionsOf } from '../../session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
-import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
-import { sessionTtlSeconds } from '../common/session-ttl.js';
+import type {
+  LoadedSession,
+  ReplaceOutcome,
+  SessionBackend,
+  SessionListing,
+  SessionVersion,
+} from '../store.contract.js';
+import { connectRedis } from './redis.client.js';
+import { redisListing } from './redis-listing.js';
+import { defineReplaceSession, type ReplaceReply } from './replace.script.js';
 
-/** Longest pause between reconnection attempts: a store that comes back is used within this. */
-const MAX_RECONNECT_DELAY_MS = 2000;
+/** A session encoded for Redis, as it passes through connect-redis's serializer and TTL hooks. */
+interface Outgoing {
+  bytes: string | Buffer;
+  ttlSeconds: number;
+}
 
 /**
- * connect-redis over ioredis, keys `prefix + sid`. ioredis is set to fail fast while Redis is
- * away (no offline queue, one retry, a command timeout) and to reconnect forever, so an
- * outage costs 503s, never a growing queue or a hung request, and ends by itself.
+ * Sessions in Redis, one string key `prefix + sid` each, with the SHA-1 of the stored bytes as
+ * the version. connect-redis reads and creates them (its key naming, serializer and TTL);
+ * `replace` is a Lua compare-and-set on the one key, and touch and destroy report what they
+ * found. One command per call.
  */
-export async function createRedisStore(
+export class RedisSessionBackend implements SessionBackend {
+  readonly type = 'redis';
+  readonly listing: SessionListing;
+  private readonly store: RedisStore;
+  private readonly replaceSession: ReturnType<typeof defineReplaceSession>;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly prefix: string,
+    private readonly codec: SessionCodec,
+  ) {
+    this.store = new RedisStore({
+      // Values read as Buffers, so that msgpack sessions come back byte for byte.
+      client: {
+        get: (key: string) => client.getBuffer(key),
+        set: (key: string, value: string | Buffer, ex: 'EX', ttl: number) =>
+          client.set(key, value, ex, ttl),
+      },
+      prefix,
+      // connect-redis hands its hooks what it is given and returns what they return: a read
+      // comes back as the session with the digest of its bytes, a create carries its TTL.
+      serializer: {
+        parse: (raw) => this.loaded(raw as unknown as Buffer) as never,
+        stringify: (outgoing) =>
+          (outgoing as unknown as Outgoing).bytes as never,
+      },
+      ttl: (outgoing) => (outgoing as unknown as Outgoing).ttlSeconds,
+    });
+    this.replaceSession = defineReplaceSession(client);
+    this.listing = redisListing(client, prefix, codec);
+  }
+
+  async load(sid: string): Promise<LoadedSession | null> {
+    return (await this.store.get(sid)) as LoadedSession | null;
+  }
+
+  async create(
+    sid: string,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<SessionVersion> {
+    const outgoing: Outgoing = {
+      bytes: this.codec.encode(session),
+      ttlSeconds,
+    };
+    await this.store.set(sid, outgoing as unknown as SessionData);
+    return versionOf(outgoing.bytes);
+  }
+
+  async replace(
+    sid: string,
+    version: SessionVersion,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<ReplaceOutcome> {
+    const bytes = this.codec.encode(session);
+    const reply: ReplaceReply = await this.replaceSession(
+      this.prefix + sid,
+      String(version),
+      bytes,
+      ttlSeconds,
+    );
+    if (reply === 1) return { status: 'replaced', version: versionOf(bytes) };
+    // Bytes that no longer decode are no session: gone, as a load would say.
+    const current = reply === 0 ? null : this.loaded(reply);
+    return current ? { status: 'conflict', current } : { status: 'gone' };
+  }
+
+  async touch(sid: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.client.expire(this.prefix + sid, ttlSeconds)) === 1;
+  }
+
+  async destroy(sid: string): Promise<boolean> {
+    return (await this.client.del(this.prefix + sid)) > 0;
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  async close(): Promise<void> {
+    // QUIT lets Redis answer what it was sent first. Ending a connection that is already
+    // closed would leave ioredis's 2 s disconnect timer behind, holding the process up.
+    if (this.client.status === 'ready')
+      await this.client.quit().catch(() => undefined);
+    if (this.client.status !== 'end') this.client.disconnect();
+  }
+
+  private loaded(raw: Buffer): LoadedSession | null {
+    const session = this.codec.decode(raw);
+    return session ? { session, version: versionOf(raw) } : null;
+  }
+}
+
+/** The version of stored bytes: what the replace script computes with `redis.sha1hex`. */
+const versionOf = (bytes: string | Buffer): string =>
+  createHash('sha1').update(bytes).digest('hex');
+
+export async function createRedisBackend(
   options: ResolvedOptionsOf<'redis'>,
   codec: SessionCodec,
-): Promise<SessionStoreHandle> {
-  const logger = new Logger('RedisSessionStore');
-  const client = new Redis(options.url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: options.storeTimeoutMs,
-    connectTimeout: Math.max(options.storeTimeoutMs, 2000),
-    retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-  });
-  // Log each outage once rather than once per reconnection attempt.
-  let healthy = true;
-  client.on('error', (err: Error) => {
-    if (healthy) logger.warn(`Redis unreachable: ${err.message}`);
-    healthy = false;
-  });
-  client.on('ready', () => {
-    if (!healthy) logger.log('Redis connection restored');
-    healthy = true;
-  });
-  await waitUntilReady(client, options.storeTimeoutMs);
-
-  const store = new RedisStore({
-    client: bytesClient(client),
-    serializer: {
-      // bytesClient hands over Buffers; null (unreadable) loads as no session.
-      parse: (raw) => codec.decode(raw as unknown as Buffer) as SessionData,
-      stringify: (session) => codec.encode(session) as string,
-    },
-    prefix: options.prefix,
-    ttl: (session) => sessionTtlSeconds(session, options.lifetime),
-  });
-  return {
-    type: 'redis',
-    store,
-    ping: async () => {
-      await client.ping();
-    },
-    close: async () => {
-      try {
-        await client.quit();
-      } catch {
-        client.disconnect();
-      }
-    },
-  };
-}
-
-/**
- * The calls connect-redis makes, with values read as Buffers rather than UTF-8 strings, so that
- * msgpack sessions come back byte for byte (writes already take a Buffer as it is).
- */
-function bytesClient(client: Redis) {
-  return {
-    get: (key: string) => client.getBuffer(key),
-    set: (key: string, value: string | Buffer, ex: 'EX', ttl: number) =>
-      client.set(key, value, ex, ttl),
-    del: (keys: string[]) => client.del(keys),
-    expire: (key: string, ttl: number) => client.expire(key, ttl),
-    mget: (keys: string[]) => client.mgetBuffer(keys),
-    scan: (
-      cursor: string,
-      match: 'MATCH',
-      pattern: string,
-      count: 'COUNT',
-      n: number,
-    ) => client.scan(cursor, match, pattern, count, n),
-  };
-}
-
-/** Gives the first connection a moment so that the first requests need not fail; never throws. */
-function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      client.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    client.once('ready', done);
-  });
+): Promise<SessionBackend> {
+  const client = await connectRedis(options.url, options.storeTimeoutMs);
+  return new RedisSessionBackend(client, options.prefix, codec);
 }

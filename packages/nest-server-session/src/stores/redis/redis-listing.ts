@@ -1,0 +1,78 @@
+import type { SessionData } from 'express-session';
+import type { Redis } from 'ioredis';
+import { SESSION_ID_LENGTH, sessionIdOfKey } from '../../session-id.js';
+import type { SessionCodec } from '../common/session-codec.js';
+import type { SessionListing } from '../store.contract.js';
+
+/** Ids per page when the caller does not say. */
+const DEFAULT_PAGE = 1000;
+/** Keys Redis examines per SCAN call: enough to move fast, little enough not to stall it. */
+const SCAN_COUNT = 1000;
+
+/** `text` as a Redis glob that matches only itself. */
+export const escapeGlob = (text: string): string =>
+  text.replace(/[*?[\]\\]/g, '\\$&');
+
+/**
+ * The sessions of `prefix`, found by SCAN: the pattern is the prefix taken literally followed
+ * by exactly as many characters as an id has, and every key it returns is checked again with
+ * {@link sessionIdOfKey}, so `app` never sees `app2`'s sessions nor `x:[ab]:` those of `x:a:`.
+ * SCAN walks the keyspace a bit at a time and never blocks Redis; like every SCAN it may
+ * return a key twice if Redis resizes its table meanwhile.
+ */
+export function redisListing(
+  client: Redis,
+  prefix: string,
+  codec: SessionCodec,
+): SessionListing {
+  const pattern = escapeGlob(prefix) + '?'.repeat(SESSION_ID_LENGTH);
+
+  /** The ids each SCAN call returns, as it returns them. */
+  async function* batches(): AsyncIterable<string[]> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(
+        cursor,
+        'MATCH',
+        pattern,
+        'COUNT',
+        SCAN_COUNT,
+      );
+      cursor = next;
+      const ids = keys.flatMap((key) => sessionIdOfKey(key, prefix) ?? []);
+      if (ids.length > 0) yield ids;
+    } while (cursor !== '0');
+  }
+
+  return {
+    ids: async function* (pageSize = DEFAULT_PAGE) {
+      const page: string[] = [];
+      for await (const ids of batches()) {
+        page.push(...ids);
+        while (page.length >= pageSize) yield page.splice(0, pageSize);
+      }
+      if (page.length > 0) yield page;
+    },
+    loadMany: async (sids) => {
+      const found = new Map<string, SessionData>();
+      if (sids.length === 0) return found;
+      const values = await client.mgetBuffer(sids.map((sid) => prefix + sid));
+      values.forEach((raw, i) => {
+        const session = raw && codec.decode(raw);
+        if (session) found.set(sids[i], session);
+      });
+      return found;
+    },
+    count: async () => {
+      let count = 0;
+      for await (const ids of batches()) count += ids.length;
+      return count;
+    },
+    clear: async () => {
+      let deleted = 0;
+      for await (const ids of batches())
+        deleted += await client.del(ids.map((sid) => prefix + sid));
+      return deleted;
+    },
+  };
+}

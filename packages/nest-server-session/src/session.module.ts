@@ -3,7 +3,7 @@ import {
   Module,
   type MiddlewareConsumer,
   type NestModule,
-  type OnModuleDestroy,
+  type OnApplicationShutdown,
 } from '@nestjs/common';
 import {
   RESOLVED_SESSION_OPTIONS,
@@ -46,7 +46,7 @@ import { validateSessionOptions } from './validate-session-options.js';
 })
 export class SessionModule
   extends ConfigurableModuleClass
-  implements NestModule, OnModuleDestroy
+  implements NestModule, OnApplicationShutdown
 {
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS)
@@ -63,7 +63,13 @@ export class SessionModule
       .forRoutes('{*splat}');
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Closes the store once the HTTP server has stopped: Nest's close() runs onModuleDestroy and
+   * beforeApplicationShutdown before it closes the server (which waits for the requests in
+   * flight), and onApplicationShutdown after. Closed any earlier, the store would fail the
+   * requests still being answered.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.handle.close();
   }
 }

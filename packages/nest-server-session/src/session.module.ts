@@ -9,7 +9,7 @@ import {
   RESOLVED_SESSION_OPTIONS,
   SESSION_STORE,
 } from './session.constants.js';
-import { createSessionMiddleware } from './session.middleware.js';
+import { createSessionMiddlewares } from './session.middleware.js';
 import { SessionService } from './session.service.js';
 import {
   ConfigurableModuleClass,
@@ -58,7 +58,7 @@ export class SessionModule
 
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(createSessionMiddleware(this.options, this.handle.store))
+      .apply(...createSessionMiddlewares(this.options, this.handle.store))
       .exclude(...this.options.excludeRoutes)
       .forRoutes('{*splat}');
   }

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -18,6 +19,14 @@ export const APP_OPTIONS = {
 /** Largest request body accepted; beyond it the answer is 413. */
 export const BODY_LIMIT = '100kb';
 
+/**
+ * Largest request head (request line and headers) accepted; beyond it Node answers 431.
+ * Twice Node's 16 KB default: the cookie demo keeps its cookies to a few KB now, but a visitor
+ * who got more from an older version or another app on the site must still reach
+ * `/delcookie/?all` to clear them, rather than meet a 431 on every page.
+ */
+export const MAX_REQUEST_HEAD_BYTES = 32 * 1024;
+
 const viewsDir = fileURLToPath(new URL('../views', import.meta.url));
 const publicDir = fileURLToPath(new URL('../public', import.meta.url));
 
@@ -30,6 +39,10 @@ export async function setupApp(
   config: AppConfig,
 ): Promise<void> {
   const secure = config.session.cookie?.secure ?? false;
+  // http.createServer's `maxHeaderSize` option, stored on the server, where Node reads it for
+  // each new connection (Nest creates the server without options; @types/node omit the field).
+  (app.getHttpServer() as Server & { maxHeaderSize?: number }).maxHeaderSize =
+    MAX_REQUEST_HEAD_BYTES;
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   // Pages carry per-visitor CSRF tokens: a validator hash of each body buys no cache hits.

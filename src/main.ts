@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { appConfigFromEnv } from './app.config.js';
 import { AppModule } from './app.module.js';
+import { closeIdleConnectionsOnShutdown } from './close-idle-on-shutdown.js';
 import { APP_OPTIONS, setupApp } from './app.setup.js';
 import { readConfigOrExit } from './read-config.js';
 
@@ -17,7 +18,10 @@ async function bootstrap(): Promise<void> {
     { ...APP_OPTIONS, abortOnError: false },
   );
   await setupApp(app, config);
-  app.enableShutdownHooks();
+  // On SIGTERM/SIGINT: stop taking connections, let the requests in flight finish (the session
+  // store closes only after them), then exit 0, as a supervisor expects of a clean stop.
+  app.enableShutdownHooks([], { useProcessExit: true });
+  closeIdleConnectionsOnShutdown(app.getHttpServer());
   await app.listen(config.port);
   logger.log(
     `Listening on port ${config.port} with the ${config.session.type} session store`,

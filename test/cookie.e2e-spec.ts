@@ -128,6 +128,92 @@ describe('cookie demo', () => {
     });
   });
 
+  describe('limits that keep a visitor able to use the site', () => {
+    const long = 'x'.repeat(3000);
+
+    it("refuses the issue's links (3000 characters, max_age=9999999999) with a 400 that says why", async () => {
+      const res = await request(t.server)
+        .get(`/setcookie/?key=k0&value=${long}&max_age=9999999999`)
+        .set('Accept', 'application/json')
+        .expect(400);
+      expect(res.body.message).toMatch(/^max_age: at most 34560000 seconds/);
+      expect(setCookies(res)).toEqual([]);
+    });
+
+    it('sets two 3000-character cookies, refuses a third with the reason and a way out, and the visitor can still clear them', async () => {
+      const agent = request.agent(t.server);
+      for (const key of ['k0', 'k1'])
+        await agent
+          .get(`/setcookie/?key=${key}&value=${long}&max_age=60`)
+          .expect(200);
+      const third = await agent
+        .get(`/setcookie/?key=k2&value=${long}&max_age=60`)
+        .set('Accept', 'application/json')
+        .expect(400);
+      expect(third.body.message).toMatch(
+        /^cookies too large: .* 9013 bytes .* \/delcookie\/\?all$/,
+      );
+      expect(setCookies(third)).toEqual([]);
+      const cleared = await agent.get('/delcookie/?all').expect(200);
+      expect(setCookies(cleared).map((line) => line.split('=')[0])).toEqual([
+        'k0',
+        'k1',
+      ]);
+      const after = await agent.get('/getcookie/?key=k0').expect(200);
+      expect(after.text).toMatch(/No cookie named <code>k0<\/code>/);
+    });
+
+    it('refuses an 11th cookie', async () => {
+      const cookies = Array.from({ length: 10 }, (_, i) => `c${i}=1`);
+      const res = await request(t.server)
+        .get('/setcookie/?key=c10&value=1')
+        .set('Cookie', cookies.join('; '))
+        .set('Accept', 'application/json')
+        .expect(400);
+      expect(res.body.message).toMatch(/^too many cookies: .* at most 10 /);
+    });
+
+    /** Six 3000-character cookies, as older versions set, beside the app's own. */
+    const oversized = [
+      ...Array.from({ length: 6 }, (_, i) => `k${i}=${long}`),
+      'session=s%3Aabc.def',
+      'csrf=token',
+    ].join('; ');
+
+    it("lets a visitor whose Cookie header is past Node's 16 KB default reach /delcookie/?all, which clears the demo cookies only", async () => {
+      expect(oversized.length).toBeGreaterThan(16 * 1024);
+      const res = await request(t.server)
+        .get('/delcookie/?all')
+        .set('Cookie', oversized)
+        .expect(200);
+      const cleared = setCookies(res);
+      expect(cleared.map((line) => line.split('=')[0])).toEqual([
+        'k0',
+        'k1',
+        'k2',
+        'k3',
+        'k4',
+        'k5',
+      ]);
+      for (const line of cleared) expect(line).toContain(EXPIRED);
+      expect(res.text).toMatch(/Cookies deleted: <code>k0<\/code>/);
+    });
+
+    it('serves the other pages to that visitor too', async () => {
+      await request(t.server)
+        .get('/login/')
+        .set('Cookie', oversized)
+        .expect(200);
+    });
+
+    it("still answers 431 to a request head past the app's 32 KB", async () => {
+      await request(t.server)
+        .get('/delcookie/?all')
+        .set('Cookie', `k=${'x'.repeat(33 * 1024)}`)
+        .expect(431);
+    });
+  });
+
   it.each(['/setcookie', '/getcookie', '/delcookie'])(
     'serves %s without the trailing slash',
     async (path) => {

@@ -2,9 +2,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import { freePort } from './utils/free-port.js';
+import { RedisServerProcess } from './utils/redis-server.js';
 import { describeEachStore, uniquePrefix } from './utils/store-cases.js';
+import { forward, type TcpProxy } from './utils/tcp-proxy.js';
 
 /** The built app, as `npm run start:prod` runs it (`npm run test:e2e` builds it first). */
 const MAIN = resolve('dist/main.js');
@@ -192,9 +195,9 @@ describe('starting the app', () => {
       expect(await login.text()).toContain('<h3>欢迎:</h3>');
       expect(existsSync(join(server.cwd, 'var', 'sessions.sqlite'))).toBe(true);
     } finally {
-      // Nest closes the app (and the store) on SIGTERM, then re-raises the signal.
+      // Nest closes the app (and then the store) on SIGTERM, and main.ts exits 0.
       const { code, signal } = await server.stop();
-      expect(code === 0 || signal === 'SIGTERM').toBe(true);
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
     }
     expect(server.stderr()).toBe('');
   });
@@ -240,38 +243,64 @@ describe('starting the app', () => {
   );
 });
 
+/** A browser's cookies for one site, kept by hand from each answer's Set-Cookie lines. */
+class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  keep(res: Response): void {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const at = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+  }
+
+  header(): string {
+    return [...this.cookies]
+      .map(([name, value]) => `${name}=${value}`)
+      .join('; ');
+  }
+}
+
+/**
+ * The demo login over real HTTP, as a browser does it: loads the form, then returns the POST
+ * of `username` (started, not awaited) and the jar that holds the browser's cookies.
+ */
+async function startLogin(
+  port: number,
+  username: string,
+): Promise<{ post: Promise<Response>; jar: CookieJar }> {
+  const base = `http://127.0.0.1:${port}`;
+  const jar = new CookieJar();
+  const form = await fetch(`${base}/login/`);
+  jar.keep(form);
+  const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1];
+  const post = fetch(`${base}/login/`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: jar.header(),
+    },
+    body: new URLSearchParams({ username, _csrf: token }).toString(),
+  });
+  return { post, jar };
+}
+
 /** The demo login over real HTTP, cookies carried by hand as a browser would. */
 async function logInOverHttp(
   port: number,
   username: string,
 ): Promise<{ greeting: string; cookie: string }> {
-  const base = `http://127.0.0.1:${port}`;
-  const jar = new Map<string, string>();
-  const keep = (res: Response) => {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const at = pair.indexOf('=');
-      jar.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-  };
-  const cookie = () =>
-    [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
-  const form = await fetch(`${base}/login/`);
-  keep(form);
-  const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1];
-  const post = await fetch(`${base}/login/`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      cookie: cookie(),
-    },
-    body: new URLSearchParams({ username, _csrf: token }).toString(),
-  });
+  const { post: posting, jar } = await startLogin(port, username);
+  const post = await posting;
   expect(post.status).toBe(302);
   expect(post.headers.get('location')).toBe('/login/');
-  keep(post);
-  return { greeting: await greetingAt(port, cookie()), cookie: cookie() };
+  jar.keep(post);
+  return {
+    greeting: await greetingAt(port, jar.header()),
+    cookie: jar.header(),
+  };
 }
 
 /** The greeting of the login page for a visitor sending `cookie`. */
@@ -340,6 +369,70 @@ describe('switching SESSION_SERIALIZATION_FORMAT', () => {
       expect(await greetingAt(third.port, cookie)).toBe('Zoë');
     } finally {
       await third.stop();
+    }
+  });
+});
+
+describe('stopping the app while a login is in flight', () => {
+  /** Each way between the app and Redis: every store call takes at least twice this. */
+  const STORE_DELAY_MS = 300;
+  let redis: RedisServerProcess;
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    redis = await RedisServerProcess.start();
+    proxy = await forward(0, { host: '127.0.0.1', port: redis.port });
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await redis?.stop();
+  });
+
+  it('finishes the login (302, session stored), then closes the store and exits 0 promptly on SIGTERM', async () => {
+    const server = await startServer({
+      SESSION_TYPE: 'redis',
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+      SESSION_KEY_PREFIX: 'shutdown:',
+      SESSION_STORE_TIMEOUT_MS: '5000',
+    });
+    let exit: { code: number | null; signal: string | null } | undefined;
+    try {
+      proxy.delay(STORE_DELAY_MS);
+      const { post } = await startLogin(server.port, 'Ada');
+      // Well inside the login's first store call, which takes at least 2 * STORE_DELAY_MS.
+      await new Promise((done) => setTimeout(done, STORE_DELAY_MS));
+      const signalled = Date.now();
+      const stopping = server.stop();
+      const login = await post;
+      const answered = Date.now();
+      exit = await stopping;
+      const exited = Date.now();
+
+      expect(login.status).toBe(302);
+      expect(login.headers.get('location')).toBe('/login/');
+      expect(
+        login.headers
+          .getSetCookie()
+          .some((line) => line.startsWith('session=')),
+      ).toBe(true);
+      // SIGTERM landed while the login was still waiting for the store.
+      expect(answered - signalled).toBeGreaterThan(0);
+      expect(exit).toEqual({ code: 0, signal: null });
+      // Not held open by the login's keep-alive connection until a client timeout (seconds).
+      expect(exited - answered).toBeLessThan(2000);
+    } finally {
+      if (!exit) await server.stop();
+    }
+    expect(server.stderr()).toBe('');
+    proxy.delay(0);
+    const inspector = new Redis(redis.url);
+    try {
+      const keys = await inspector.keys('shutdown:*');
+      expect(keys).toHaveLength(1);
+      expect(await inspector.get(keys[0])).toContain('"username":"Ada"');
+    } finally {
+      inspector.disconnect();
     }
   });
 });

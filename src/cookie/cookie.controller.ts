@@ -13,7 +13,9 @@ import {
   RESOLVED_SESSION_OPTIONS,
   type ResolvedSessionOptions,
 } from 'nest-server-session';
+import { assertRoomForCookie, demoCookieNames } from './cookie-budget.js';
 import {
+  allCookies,
   cookieKey,
   cookieMaxAge,
   cookieValue,
@@ -23,7 +25,9 @@ import { COOKIE_ROUTES } from './cookie.routes.js';
 
 /**
  * The guide's cookie demo: set, read and delete a plain cookie through the response.
- * These cookies live only in the browser, and the session layer skips these routes.
+ * These cookies live only in the browser, and the session layer skips these routes. The demo
+ * sets only so many, so small ({@link assertRoomForCookie}), that a visitor's requests stay
+ * well within the header limits; `/delcookie/?all` clears them all.
  */
 @Controller()
 export class CookieController {
@@ -38,10 +42,15 @@ export class CookieController {
 
   @Get(COOKIE_ROUTES.set)
   @Render('cookie/index')
-  set(@Query() query: CookieQuery, @Res({ passthrough: true }) res: Response) {
+  set(
+    @Query() query: CookieQuery,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const key = cookieKey(query, this.reserved);
     const value = cookieValue(query);
     const maxAge = cookieMaxAge(query);
+    assertRoomForCookie(req.headers.cookie, this.reserved, key, value);
     res.cookie(
       key,
       value,
@@ -68,8 +77,14 @@ export class CookieController {
   @Render('cookie/index')
   delete(
     @Query() query: CookieQuery,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ) {
+    if (allCookies(query)) {
+      const keys = demoCookieNames(req.headers.cookie, this.reserved);
+      for (const key of keys) res.clearCookie(key);
+      return { title: 'Delete cookies', action: 'delete-all', keys };
+    }
     const key = cookieKey(query, this.reserved);
     res.clearCookie(key);
     return { title: 'Delete cookie', action: 'delete', key };

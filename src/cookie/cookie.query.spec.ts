@@ -1,28 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
-import { BadRequestException } from '@nestjs/common';
+import { badRequest } from './bad-request.fixtures.js';
 import {
+  allCookies,
   cookieKey,
   cookieMaxAge,
   cookieValue,
   DEFAULT_COOKIE_KEY,
   DEFAULT_COOKIE_VALUE,
+  MAX_COOKIE_MAX_AGE,
   MAX_COOKIE_VALUE_LENGTH,
 } from './cookie.query.js';
 
 const RESERVED = ['session', 'csrf'];
-
-/** The BadRequestException `fn` throws, which it must. */
-function badRequest(fn: () => unknown): BadRequestException {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(BadRequestException);
-  expect((caught as BadRequestException).getStatus()).toBe(400);
-  return caught as BadRequestException;
-}
 
 describe('cookieKey', () => {
   it('defaults to "name"', () => {
@@ -98,6 +87,14 @@ describe('cookieValue', () => {
     );
   });
 
+  it('rejects a value that URL-encodes to more than 3000 bytes, saying how long it got', () => {
+    const value = '桃'.repeat(334);
+    expect(badRequest(() => cookieValue({ value })).message).toMatch(
+      /^value: at most 3000 bytes once URL-encoded in the cookie .*, got 3006$/,
+    );
+    expect(cookieValue({ value: '桃'.repeat(333) })).toHaveLength(333);
+  });
+
   it('rejects a value given twice', () => {
     expect(badRequest(() => cookieValue({ value: ['a', 'b'] })).message).toBe(
       'value: give it once',
@@ -115,7 +112,7 @@ describe('cookieMaxAge', () => {
     ['60', 60],
     ['0', 0],
     ['007', 7],
-    ['9999999999', 9_999_999_999],
+    ['34560000', 34_560_000],
   ])('reads %p as %p seconds', (raw, seconds) => {
     expect(cookieMaxAge({ max_age: raw })).toBe(seconds);
   });
@@ -129,9 +126,35 @@ describe('cookieMaxAge', () => {
     },
   );
 
+  it.each(['34560001', '9999999999'])(
+    'rejects %p, past the 400 days browsers keep a cookie',
+    (raw) => {
+      expect(MAX_COOKIE_MAX_AGE).toBe(400 * 24 * 3600);
+      expect(badRequest(() => cookieMaxAge({ max_age: raw })).message).toBe(
+        `max_age: at most 34560000 seconds (400 days, the longest browsers keep a cookie), got ${raw}`,
+      );
+    },
+  );
+
   it('rejects a max_age given twice', () => {
     expect(
       badRequest(() => cookieMaxAge({ max_age: ['60', '120'] })).message,
     ).toBe('max_age: give it once');
+  });
+});
+
+describe('allCookies', () => {
+  it.each([
+    [{}, false],
+    [{ all: '' }, true],
+    [{ all: '1' }, true],
+  ])('reads %p as %p', (query, all) => {
+    expect(allCookies(query)).toBe(all);
+  });
+
+  it('rejects all given twice', () => {
+    expect(badRequest(() => allCookies({ all: ['', ''] })).message).toBe(
+      'all: give it once',
+    );
   });
 });

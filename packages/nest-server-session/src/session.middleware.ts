@@ -1,10 +1,24 @@
 import type { RequestHandler } from 'express';
 import session from 'express-session';
+import { lendEmptySession, takeBackEmptySession } from './after-session.js';
 import { escapeRegExp } from './escape-reg-exp.js';
 import { sessionCommitSteps } from './session-commit.js';
 import { createSessionIdGenerator } from './session-id.js';
 import type { ResolvedSessionOptions } from './session.options.js';
 import type { ConsistentStore } from './stores/common/consistent-store.js';
+
+/**
+ * The session middleware followed by the app's `afterSession` middleware (passport), in the
+ * order SessionModule mounts them on every route it serves.
+ */
+export function createSessionMiddlewares(
+  options: ResolvedSessionOptions,
+  store: ConsistentStore,
+): RequestHandler[] {
+  const sessions = createSessionMiddleware(options, store);
+  if (options.afterSession.length === 0) return [sessions];
+  return [sessions, ...options.afterSession, takeBackEmptySession];
+}
 
 /**
  * express-session configured for server-side sessions that cost nothing for anonymous
@@ -29,6 +43,7 @@ export function createSessionMiddleware(
       read &&
       !hasSessionCookie(req.headers.cookie)
     ) {
+      if (options.afterSession.length > 0) lendEmptySession(req);
       next();
       return;
     }

@@ -3,13 +3,13 @@ import {
   Module,
   type MiddlewareConsumer,
   type NestModule,
-  type OnModuleDestroy,
+  type OnApplicationShutdown,
 } from '@nestjs/common';
 import {
   RESOLVED_SESSION_OPTIONS,
   SESSION_STORE,
 } from './session.constants.js';
-import { createSessionMiddleware } from './session.middleware.js';
+import { createSessionMiddlewares } from './session.middleware.js';
 import { SessionService } from './session.service.js';
 import { UserSessions } from './user-sessions.service.js';
 import {
@@ -53,7 +53,7 @@ import { validateSessionOptions } from './validate-session-options.js';
 })
 export class SessionModule
   extends ConfigurableModuleClass
-  implements NestModule, OnModuleDestroy
+  implements NestModule, OnApplicationShutdown
 {
   constructor(
     @Inject(RESOLVED_SESSION_OPTIONS)
@@ -65,12 +65,18 @@ export class SessionModule
 
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(createSessionMiddleware(this.options, this.handle.store))
+      .apply(...createSessionMiddlewares(this.options, this.handle.store))
       .exclude(...this.options.excludeRoutes)
       .forRoutes('{*splat}');
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Closes the store once the HTTP server has stopped: Nest's close() runs onModuleDestroy and
+   * beforeApplicationShutdown before it closes the server (which waits for the requests in
+   * flight), and onApplicationShutdown after. Closed any earlier, the store would fail the
+   * requests still being answered.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.handle.close();
   }
 }

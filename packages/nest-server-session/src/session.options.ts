@@ -1,3 +1,5 @@
+import type { RequestHandler } from 'express';
+
 /**
  * Options of {@link SessionModule}: one shape per store type, keyed on `type`, so that
  * `forRoot({ type: 'redis', secret })` without a `url` does not compile.
@@ -91,6 +93,15 @@ interface BaseSessionOptions {
    * may only write to a session on other methods or once one exists. @default false
    */
   skipAnonymousReads?: boolean;
+  /**
+   * Middleware mounted right after the session middleware, on the same routes (so not on
+   * `excludeRoutes`): what needs `req.session`, such as passport's
+   * `[passport.initialize(), passport.session()]`, which `app.use` in main.ts would run before
+   * the module's session middleware. On a GET/HEAD that skips the session layer
+   * (`skipAnonymousReads`) they see an empty session, frozen and never saved (passport finds no
+   * user in it), and `req.session` is undefined again after them. @default []
+   */
+  afterSession?: RequestHandler[];
   /**
    * Encoding of new writes: `json`, or `msgpack` (smaller, as Flask-Session 0.7 offers).
    * Sessions stored in the other format still load and are rewritten in this one on their

@@ -1,7 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
+import type { RequestHandler } from 'express';
 import { InvalidConfigError } from './invalid-config.error.js';
 import type { SessionModuleOptions } from './session.options.js';
 import { validateSessionOptions } from './validate-session-options.js';
+
+const middleware: RequestHandler = (_req, _res, next) => next();
 
 /** Options as a caller without type checking (JS, JSON config) might pass them. */
 const loose = (options: Record<string, unknown>) =>
@@ -36,6 +39,7 @@ describe('validateSessionOptions', () => {
         touchAfter: 267_840,
         excludeRoutes: [],
         skipAnonymousReads: false,
+        afterSession: [],
         serialization: 'json',
         maxSessions: 10_000,
       });
@@ -83,6 +87,7 @@ describe('validateSessionOptions', () => {
         touchAfter: 5,
         excludeRoutes: ['health'],
         skipAnonymousReads: true,
+        afterSession: [middleware],
         serialization: 'msgpack',
         maxSessions: 5,
       });
@@ -103,6 +108,7 @@ describe('validateSessionOptions', () => {
         touchAfter: 5,
         excludeRoutes: ['health'],
         skipAnonymousReads: true,
+        afterSession: [middleware],
         serialization: 'msgpack',
         maxSessions: 5,
       });
@@ -337,6 +343,20 @@ describe('validateSessionOptions', () => {
         cookie: { sameSite: 'none', secure: true },
       });
       expect(resolved.cookie).toMatchObject({ sameSite: 'none', secure: true });
+    });
+  });
+
+  describe('afterSession', () => {
+    it.each([
+      [
+        'a single function',
+        (_req: unknown, _res: unknown, next: () => void) => next(),
+      ],
+      ['a list holding a non-function', [() => undefined, 'passport']],
+    ])('rejects %s', (_case, afterSession) => {
+      expect(
+        problemsOf(loose({ type: 'memory', secret: 's', afterSession })),
+      ).toEqual(['afterSession: must be a list of middleware functions']);
     });
   });
 

@@ -89,6 +89,12 @@ export function validateSessionOptions(
       'cookie.sameSite: "none" requires cookie.secure (browsers reject it otherwise)',
     );
   }
+  const afterSession = options.afterSession ?? [];
+  if (
+    !Array.isArray(afterSession) ||
+    afterSession.some((handler) => typeof handler !== 'function')
+  )
+    problems.push('afterSession: must be a list of middleware functions');
   problems.push(...storeOptionProblems(options, String(prefix)));
   if (problems.length > 0)
     throw new InvalidConfigError(problems, 'Invalid SessionModule options');
@@ -103,6 +109,7 @@ export function validateSessionOptions(
     touchAfter,
     excludeRoutes: options.excludeRoutes ?? [],
     skipAnonymousReads: options.skipAnonymousReads ?? false,
+    afterSession,
     serialization,
   };
   return withStoreDefaults(options, common);

@@ -73,7 +73,11 @@ async function commit(req: Request, store: ConsistentStore): Promise<void> {
     await new Promise<void>((resolve, reject) =>
       session.save((err) => (err ? reject(err as Error) : resolve())),
     );
-  } else if (!store.fateOf(session) && !store.wasRefreshed(session)) {
+  } else if (
+    store.isStored(session) &&
+    !store.fateOf(session) &&
+    !store.wasRefreshed(session)
+  ) {
     session.touch();
     // A refresh that fails leaves the answer alone: nothing the visitor did is lost.
     await new Promise<void>((resolve) =>

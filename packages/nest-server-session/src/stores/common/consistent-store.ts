@@ -257,6 +257,11 @@ export class ConsistentStore extends Store {
     return this.fates.get(session);
   }
 
+  /** Whether `session` is stored: loaded from the store, or written by this request. */
+  isStored(session: object): boolean {
+    return this.snapshots.has(session);
+  }
+
   /** Whether this request moved the store expiry of `session`, so its cookie is due too. */
   wasRefreshed(session: object): boolean {
     return this.refreshed.has(session);
@@ -337,8 +342,10 @@ export class ConsistentStore extends Store {
       await this.save(req.sessionID, req.session as SessionData);
     } catch (err) {
       // The old session stays, so express-session neither sends a cookie for the unsaved
-      // session nor tries to save it again.
+      // session nor tries to save it again; marked failed, the answer (a 503) refreshes
+      // nothing either: the store just failed once.
       restore();
+      this.fates.set(previous.session, 'failed');
       throw err;
     }
     if (!wasStored) return true;
@@ -355,6 +362,7 @@ export class ConsistentStore extends Store {
         .then(() => this.forget(unsaved.id, unsaved.session as SessionData))
         .catch(() => undefined);
       restore();
+      this.fates.set(previous.session, 'failed');
       throw err;
     }
     await this.forget(previous.id, previous.session as SessionData);

@@ -43,6 +43,7 @@ function optionsFor(
     storeTimeoutMs: TIMEOUT_MS,
     touchAfter: 0,
     excludeRoutes: [],
+    afterSession: [],
     skipAnonymousReads: false,
     serialization: 'json',
     cookie: { name: 'session', secure: false, sameSite: 'lax', path: '/' },

@@ -93,10 +93,9 @@ async function createBackend(
         ).createSqlStore(options, codec),
       );
     case 'filesystem':
-      return legacyBackend(
-        await (
-          await import('./filesystem/file.store.js')
-        ).createFileStore(options, codec),
+      return (await import('./filesystem/file.store.js')).createFileBackend(
+        options,
+        codec,
       );
     case 'memory':
       return (await import('./memory/memory.store.js')).createMemoryBackend(

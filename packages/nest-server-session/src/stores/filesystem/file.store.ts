@@ -1,216 +1,226 @@
-import { randomBytes } from 'node:crypto';
+import type { SessionData } from 'express-session';
 import * as fs from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Store, type SessionData } from 'express-session';
+import { performance } from 'node:perf_hooks';
 import type { ResolvedOptionsOf } from '../../session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
-import { sessionTtlSeconds } from '../common/session-ttl.js';
-import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
-import { settle, type Callback } from '../common/store-callback.js';
+import type {
+  LoadedSession,
+  ReplaceOutcome,
+  SessionBackend,
+  SessionVersion,
+  SweepOptions,
+} from '../store.contract.js';
+import { guard } from './file-errors.js';
+import { FileLock } from './file-lock.js';
+import { FileListing } from './file-listing.js';
+import { lockNameOf, sessionFileName } from './file-names.js';
+import { sweepFolder } from './file-sweep.js';
+import {
+  expiryIn,
+  found,
+  isLive,
+  orNull,
+  readLive,
+  writeTemp,
+  type StoredVersion,
+} from './session-file.js';
 
-const SUFFIX = '.session';
-/** Longest file name the common filesystems take (ext4, xfs, btrfs, APFS). */
-const MAX_NAME_BYTES = 255;
-/** Longest key (prefix + id) in bytes whose file name fits in {@link MAX_NAME_BYTES}. */
-export const MAX_FILE_KEY_BYTES = Math.floor(
-  ((MAX_NAME_BYTES - SUFFIX.length) * 3) / 4,
-);
-/** Temp files start with a dot, which base64url never does, so none passes for a session. */
-const TEMP = /^\..+\.tmp$/;
-/** No write takes a minute: an older temp file was left by a crash. */
-const STALE_TEMP_MS = 60_000;
+export { MAX_FILE_KEY_BYTES } from './file-names.js';
 
 /**
- * One file per session, named base64url(prefix + id) + `.session` (safe for any key, and
- * reversible so `all()` lists ids), mode 0600. Its mtime is the session's expiry: checked
- * without decoding, refreshed by `utimes` alone. Writes go to a synced temp file renamed over
- * the target, so readers, and the disk after a crash, hold a whole version or none.
+ * One file per session, named base64url(prefix + id) + `.session`, mode 0600 in a 0700
+ * folder, holding what the codec wrote; its mtime is the expiry, checked without decoding and
+ * moved by `utimes` alone. Each version goes to a synced temp file renamed over the name, so
+ * readers, who take no lock, see a whole version or none. Writers and destroyers in every
+ * process sharing the folder take the session's {@link FileLock} to check the stored version
+ * and rename or unlink: `replace` is a compare-and-set, and nothing re-creates a destroyed
+ * session. Lock waits end at the store deadline.
  */
-export class FileSessionStore extends Store {
+export class FileSessionBackend implements SessionBackend {
+  readonly type = 'filesystem';
+  readonly listing: FileListing;
+
   constructor(
     private readonly dir: string,
     private readonly prefix: string,
-    private readonly lifetime: number,
     private readonly codec: SessionCodec,
+    /** The store deadline: no call waits longer for a lock. */
+    private readonly timeoutMs: number,
   ) {
-    super();
-  }
-
-  get(sid: string, cb: Callback<SessionData | null>): void {
-    this.run(cb, () => this.read(this.fileOf(sid), this.prefix + sid));
-  }
-
-  set(sid: string, session: SessionData, cb?: Callback): void {
-    this.run(cb, async () => {
-      const file = this.fileOf(sid);
-      const ttl = sessionTtlSeconds(session, this.lifetime);
-      if (ttl <= 0) return fs.rm(file, { force: true });
-      const data = this.codec.encode(session);
-      const temp = tempIn(this.dir);
-      const handle = await fs.open(temp, 'wx', 0o600);
-      try {
-        await handle.writeFile(data);
-        // Set before the rename, so the file is never visible without its expiry.
-        await handle.utimes(new Date(), expiry(ttl));
-        // Synced before the rename, so after a crash the name holds a whole version.
-        await handle.sync();
-        await handle.close();
-        await fs.rename(temp, file);
-      } catch (err) {
-        await Promise.allSettled([handle.close(), fs.unlink(temp)]);
-        throw err;
-      }
+    this.listing = new FileListing(dir, prefix, {
+      load: async (name) => (await this.loadFile(name))?.session ?? null,
+      remove: (name) => this.remove(name, this.deadline()),
     });
   }
 
-  touch(sid: string, session: SessionData, cb?: Callback): void {
-    this.run(cb, async () => {
-      const file = this.fileOf(sid);
-      if (!isLive(await orNull(fs.stat(file)))) return;
-      // Only the mtime changes, so a concurrent set is never undone; a file destroyed since the
-      // stat fails utimes with ENOENT rather than coming back.
-      const ttl = sessionTtlSeconds(session, this.lifetime);
-      await orNull(fs.utimes(file, new Date(), expiry(ttl)));
+  load(sid: string): Promise<LoadedSession | null> {
+    return guard('load', () => this.loadFile(this.nameOf(sid)));
+  }
+
+  create(
+    sid: string,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<SessionVersion> {
+    return guard('create', async () => {
+      const name = this.nameOf(sid);
+      return this.locked(name, this.deadline(), (lock) =>
+        this.publish(name, lock, session, ttlSeconds),
+      );
     });
   }
 
-  destroy(sid: string, cb?: Callback): void {
-    this.run(cb, () => fs.rm(this.fileOf(sid), { force: true }));
-  }
-
-  all(cb: Callback<{ [sid: string]: SessionData }>): void {
-    this.run(cb, async () => {
-      const sessions: { [sid: string]: SessionData } = {};
-      for (const [sid, file] of await this.own()) {
-        const session = await this.read(file, this.prefix + sid);
-        if (session) sessions[sid] = session;
-      }
-      return sessions;
+  replace(
+    sid: string,
+    version: SessionVersion,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<ReplaceOutcome> {
+    return guard('replace', async () => {
+      const deadline = this.deadline();
+      const name = this.nameOf(sid);
+      const path = join(this.dir, name);
+      // A first look without the lock: a stale version conflicts without queueing for it.
+      const early = this.unlessAt(version, await readLive(path));
+      if (early) return early;
+      return this.locked(name, deadline, async (lock) => {
+        const outcome = this.unlessAt(version, await readLive(path));
+        if (outcome) return outcome;
+        const written = await this.publish(name, lock, session, ttlSeconds);
+        return { status: 'replaced', version: written } as const;
+      });
     });
   }
 
-  length(cb: Callback<number>): void {
-    this.all((err, all) => cb(err, all && Object.keys(all).length));
+  touch(sid: string, ttlSeconds: number): Promise<boolean> {
+    return guard('touch', async () => {
+      const path = join(this.dir, this.nameOf(sid));
+      if (!isLive(await orNull(fs.stat(path)))) return false;
+      // Only the mtime moves, so a concurrent write is never undone; a file destroyed since
+      // the stat fails utimes with ENOENT rather than coming back.
+      return found(fs.utimes(path, new Date(), expiryIn(ttlSeconds)));
+    });
   }
 
-  clear(cb?: Callback): void {
-    this.run(cb, async () => {
-      for (const [, file] of await this.own())
-        await fs.rm(file, { force: true });
-    });
+  destroy(sid: string): Promise<boolean> {
+    return guard('destroy', () =>
+      this.remove(this.nameOf(sid), this.deadline()),
+    );
+  }
+
+  async ping(): Promise<void> {
+    // Listing, creating and opening files need R, W and X.
+    const { R_OK, W_OK, X_OK } = fs.constants;
+    await fs.access(this.dir, R_OK | W_OK | X_OK);
+  }
+
+  async close(): Promise<void> {}
+
+  /** `now` is for tests, to sweep "later" (ctime, which ages temp files, cannot be set). */
+  removeExpired(options: SweepOptions = {}, now = Date.now()): Promise<number> {
+    return guard('sweep', () => sweepFolder(this.dir, options, now));
+  }
+
+  private async loadFile(name: string): Promise<LoadedSession | null> {
+    const stored = await readLive(join(this.dir, name));
+    const session = stored && this.codec.decode(stored.bytes);
+    return session ? { session, version: stored.version } : null;
+  }
+
+  /** Null when `current` is still at `version`; else what `replace` answers. */
+  private unlessAt(
+    version: SessionVersion,
+    current: StoredVersion | null,
+  ): ReplaceOutcome | null {
+    if (current?.version === version) return null;
+    const session = current && this.codec.decode(current.bytes);
+    return session
+      ? { status: 'conflict', current: { session, version: current.version } }
+      : { status: 'gone' };
   }
 
   /**
-   * Deletes expired sessions of every prefix and stale temp files; returns how many sessions
-   * went. unlink() would delete whatever the name holds by then, maybe a version just written,
-   * so a file is first renamed aside, which takes one version atomically, and linked back if
-   * that one is live; link() never replaces, so a version written meanwhile wins.
+   * Writes `session` to a temp file and renames it over the session's name, under its lock:
+   * the rename replaces the file in one step, so a reader sees one version or the other.
    */
-  async removeExpired(now = Date.now()): Promise<number> {
-    let removed = 0;
-    for (const name of await fs.readdir(this.dir)) {
-      const file = join(this.dir, name);
-      const stats = await orNull(fs.lstat(file));
-      // ctime, not mtime: a temp file's mtime is already the expiry it was written with.
-      if (stats && TEMP.test(name) && now - stats.ctimeMs > STALE_TEMP_MS)
-        await fs.rm(file, { force: true });
-      if (!stats || keyOf(name) === undefined || isLive(stats, now)) continue;
-      const aside = tempIn(this.dir);
-      if ((await orNull(fs.rename(file, aside))) === null) continue;
-      if (isLive(await fs.lstat(aside), now))
-        // Without hard links (some network filesystems), put it back by rename.
-        await fs.link(aside, file).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EEXIST') return fs.rename(aside, file);
-        });
-      else removed++;
-      await fs.rm(aside, { force: true });
-    }
-    return removed;
-  }
-
-  /** One descriptor for the expiry check and the read, so both see the same version. */
-  private async read(file: string, key: string): Promise<SessionData | null> {
-    const handle = await orNull(fs.open(file, 'r'));
-    if (!handle) return null;
+  private async publish(
+    name: string,
+    lock: FileLock,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<SessionVersion> {
+    const temp = await writeTemp(
+      this.dir,
+      this.codec.encode(session),
+      ttlSeconds,
+    );
     try {
-      if (!isLive(await handle.stat())) return null;
-      return this.codec.decode(await handle.readFile(), key);
-    } finally {
-      await handle.close();
+      lock.assertHeld();
+      await fs.rename(temp.path, join(this.dir, name));
+      return temp.version;
+    } catch (err) {
+      await fs.unlink(temp.path).catch(() => undefined);
+      throw err;
     }
   }
 
-  /** [id, path] of each session file under this store's prefix, expired ones included. */
-  private async own(): Promise<[string, string][]> {
-    const names = await fs.readdir(this.dir);
-    return names.flatMap((name) => {
-      const key = keyOf(name);
-      if (!key?.startsWith(this.prefix)) return [];
-      return [[key.slice(this.prefix.length), join(this.dir, name)]];
+  private remove(name: string, deadline: number): Promise<boolean> {
+    const path = join(this.dir, name);
+    return this.locked(name, deadline, async (lock) => {
+      const stats = await orNull(fs.lstat(path));
+      if (!stats) return false;
+      lock.assertHeld();
+      return (await found(fs.unlink(path))) && isLive(stats);
     });
   }
 
-  private fileOf(sid: string): string {
-    const name = Buffer.from(this.prefix + sid).toString('base64url') + SUFFIX;
-    if (name.length > MAX_NAME_BYTES)
-      throw new Error(
-        `Session key too long for a file name: ${name.length} > ${MAX_NAME_BYTES} bytes`,
-      );
-    return join(this.dir, name);
+  private async locked<T>(
+    name: string,
+    deadline: number,
+    work: (lock: FileLock) => Promise<T>,
+  ): Promise<T> {
+    const lock = await FileLock.acquire(
+      join(this.dir, lockNameOf(name)),
+      deadline,
+    );
+    try {
+      return await work(lock);
+    } finally {
+      await lock.release();
+    }
   }
 
-  private run<T>(cb: Callback<T> | undefined, work: () => Promise<T>): void {
-    settle(work(), cb);
+  private nameOf(sid: string): string {
+    return sessionFileName(this.prefix + sid);
+  }
+
+  private deadline(): number {
+    return performance.now() + this.timeoutMs;
   }
 }
-
-/** The key a session file name stands for; undefined for any other file. */
-function keyOf(name: string): string | undefined {
-  if (!name.endsWith(SUFFIX)) return undefined;
-  const encoded = name.slice(0, -SUFFIX.length);
-  const key = Buffer.from(encoded, 'base64url').toString();
-  // Buffer decodes leniently; only names this store wrote encode back to themselves.
-  return Buffer.from(key).toString('base64url') === encoded ? key : undefined;
-}
-
-const tempIn = (dir: string) =>
-  join(dir, `.${randomBytes(12).toString('base64url')}.tmp`);
-const expiry = (ttlSeconds: number) => new Date(Date.now() + ttlSeconds * 1000);
-const isLive = (stats: { mtimeMs: number } | null, now = Date.now()) =>
-  stats !== null && stats.mtimeMs > now;
-
-/** The result, or null when the file is not there (destroyed meanwhile, say). */
-const orNull = <T>(work: Promise<T>) =>
-  work.catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
 
 /** The filesystem store; fails naming the directory and the reason when it cannot be used. */
-export async function createFileStore(
+export async function createFileBackend(
   options: ResolvedOptionsOf<'filesystem'>,
   codec: SessionCodec,
-): Promise<SessionStoreHandle> {
+): Promise<FileSessionBackend> {
   const dir = resolve(options.directory);
-  // Listing, creating and opening files need R, W and X; checked now so boot fails, not requests.
-  const { R_OK, W_OK, X_OK } = fs.constants;
-  const ping = () => fs.access(dir, R_OK | W_OK | X_OK);
+  const backend = new FileSessionBackend(
+    dir,
+    options.prefix,
+    codec,
+    options.storeTimeoutMs,
+  );
   try {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    await ping();
+    // Checked now, so that boot fails, not requests.
+    await backend.ping();
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).message;
     throw new Error(`Session directory ${dir} is unusable: ${reason}`, {
       cause: err,
     });
   }
-  const { prefix, lifetime } = options;
-  const store = new FileSessionStore(dir, prefix, lifetime, codec);
-  return {
-    type: 'filesystem',
-    store,
-    ping,
-    removeExpired: () => store.removeExpired(),
-    close: () => Promise.resolve(),
-  };
+  return backend;
 }

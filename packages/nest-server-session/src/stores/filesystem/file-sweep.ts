@@ -1,0 +1,100 @@
+import * as fs from 'node:fs/promises';
+import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { SweepOptions } from '../store.contract.js';
+import { breakIfStale, FileLock, removeStaleBreaker } from './file-lock.js';
+import {
+  BREAKER_NAME,
+  keyOfFileName,
+  LOCK_NAME,
+  lockNameOf,
+  TEMP_NAME,
+  tempName,
+} from './file-names.js';
+import { inParallel, namesIn } from './folder.js';
+import { found, isLive, orNull } from './session-file.js';
+
+/** Folder entries looked at (so at most sessions deleted) per step of a sweep. */
+const DEFAULT_SWEEP_BATCH = 500;
+/** Folder entries handled at once: enough to keep libuv's threads busy. */
+const IN_FLIGHT = 16;
+/** No write takes a minute: an older temp file was left by a crash. */
+const STALE_TEMP_MS = 60_000;
+
+/**
+ * Deletes the expired sessions of every prefix in `dir`, with the temp files and locks that
+ * crashed processes left; resolves with how many sessions went. Streams the folder a batch at
+ * a time, the entries of a batch in parallel, and lets the event loop run between batches.
+ */
+export async function sweepFolder(
+  dir: string,
+  { batchSize = DEFAULT_SWEEP_BATCH, signal }: SweepOptions,
+  now: number,
+): Promise<number> {
+  let removed = 0;
+  if (signal?.aborted) return removed;
+  for await (const names of namesIn(dir, batchSize)) {
+    const swept = await inParallel(names, IN_FLIGHT, (name) =>
+      sweepEntry(dir, name, now),
+    );
+    removed += swept.filter(Boolean).length;
+    await nextTurn();
+    if (signal?.aborted) break;
+  }
+  return removed;
+}
+
+/** Cleans up one folder entry; true when it was an expired session, now deleted. */
+async function sweepEntry(
+  dir: string,
+  name: string,
+  now: number,
+): Promise<boolean> {
+  const path = join(dir, name);
+  if (TEMP_NAME.test(name)) {
+    const stats = await orNull(fs.lstat(path));
+    // ctime, not mtime: a temp file's mtime is already the expiry it was written with.
+    if (stats && now - stats.ctimeMs > STALE_TEMP_MS)
+      await found(fs.unlink(path));
+    return false;
+  }
+  if (LOCK_NAME.test(name)) return (await breakIfStale(path, now), false);
+  if (BREAKER_NAME.test(name))
+    return (await removeStaleBreaker(path, now), false);
+  if (keyOfFileName(name) === undefined) return false;
+  if (isLive(await orNull(fs.lstat(path)), now)) return false;
+  // A writer or destroyer holds it: it decides, and the next sweep sees what it left.
+  const lock = await FileLock.tryAcquire(join(dir, lockNameOf(name)), now);
+  if (!lock) return false;
+  try {
+    return await removeIfExpired(dir, path, lock, now);
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * unlink() would delete whatever the name holds by then, maybe a version just touched, so the
+ * file is first renamed aside, which takes one version atomically, and linked back if that one
+ * is live; link() never replaces, so a version written meanwhile wins.
+ */
+async function removeIfExpired(
+  dir: string,
+  path: string,
+  lock: FileLock,
+  now: number,
+): Promise<boolean> {
+  const aside = join(dir, tempName());
+  lock.assertHeld();
+  if (!(await found(fs.rename(path, aside)))) return false;
+  if (isLive(await fs.lstat(aside), now)) {
+    // Without hard links (some network filesystems), put it back by rename.
+    await fs.link(aside, path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') return fs.rename(aside, path);
+    });
+    await found(fs.unlink(aside));
+    return false;
+  }
+  await fs.unlink(aside);
+  return true;
+}

@@ -22,6 +22,9 @@ import { sessionTtlSeconds } from './session-ttl.js';
 import type { Callback } from './store-callback.js';
 import { TouchThrottle } from './touch-throttle.js';
 
+/** Calls over many sessions, which get the longer bulk deadline (admin tools, not pages). */
+const BULK_OPERATIONS = new Set(['all', 'ids', 'length', 'clear', 'list']);
+
 /** Rounds of one write against concurrent writers before it is reported as a failure. */
 const MAX_ATTEMPTS = 100;
 
@@ -43,6 +46,11 @@ export type SessionFate =
 export interface ConsistentStoreOptions {
   /** Deadline of one store call, in milliseconds. */
   timeoutMs: number;
+  /**
+   * Deadline of a call over many sessions (count, clear, a page of a listing, a user's
+   * sessions), in milliseconds. @default 30 × timeoutMs, at least 30 s
+   */
+  bulkTimeoutMs?: number;
   /** The configured lifetime in seconds: no store entry outlives it. */
   lifetime: number;
   /** Skips expiry refreshes that are not due yet; by default every one goes through. */
@@ -529,15 +537,19 @@ export class ConsistentStore extends Store {
 
   /** `work` within the deadline; a failure becomes a 503 naming the operation only. */
   private async call<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    const timeoutMs = BULK_OPERATIONS.has(operation)
+      ? (this.options.bulkTimeoutMs ??
+        Math.max(this.options.timeoutMs * 30, 30_000))
+      : this.options.timeoutMs;
     try {
       return await withDeadline(
         // A store that throws instead of rejecting is caught all the same.
         new Promise<T>((resolve) => resolve(work())),
-        this.options.timeoutMs,
+        timeoutMs,
         () =>
           new StoreUnavailableError(
             operation,
-            `timed out after ${this.options.timeoutMs} ms`,
+            `timed out after ${timeoutMs} ms`,
           ),
       );
     } catch (err) {

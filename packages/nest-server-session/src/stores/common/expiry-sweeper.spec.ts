@@ -10,7 +10,9 @@ import { Logger } from '@nestjs/common';
 import { startExpirySweeps } from './expiry-sweeper.js';
 
 /** The store's sweep as the sweeper receives it (undefined: the store expires by itself). */
-const handleWith = (removeExpired?: () => Promise<number>) => removeExpired;
+const handleWith = (
+  removeExpired?: (options?: { signal?: AbortSignal }) => Promise<number>,
+) => removeExpired;
 
 describe('startExpirySweeps', () => {
   beforeEach(() => {
@@ -65,6 +67,22 @@ describe('startExpirySweeps', () => {
     finish(0);
     await stopping;
     expect(stopped).toBe(true);
+  });
+
+  it('asks a sweep in progress to stop between batches when stopped', async () => {
+    let signal: AbortSignal | undefined;
+    let finish: (n: number) => void = () => {};
+    const removeExpired = jest.fn((options?: { signal?: AbortSignal }) => {
+      signal = options?.signal;
+      return new Promise<number>((resolve) => (finish = resolve));
+    });
+    const stop = startExpirySweeps(handleWith(removeExpired), 1);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(signal?.aborted).toBe(false);
+    const stopped = stop();
+    expect(signal?.aborted).toBe(true);
+    finish(3);
+    await stopped;
   });
 
   it('logs a failed sweep and tries again at the next interval', async () => {

@@ -5,7 +5,7 @@ import {
   createSessionMiddleware,
 } from './session.middleware.js';
 import { LruSessionStore } from './stores/memory/memory.store.js';
-import { validateSessionOptions } from './validate-session-options.js';
+import { validateSessionOptions } from './options/session.options.js';
 
 describe('cookieDetector', () => {
   const hasSession = cookieDetector('session');

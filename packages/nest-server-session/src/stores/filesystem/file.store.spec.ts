@@ -3,7 +3,7 @@ import type { SessionData } from 'express-session';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import { createFileStore, type FileSessionStore } from './file.store.js';
 import {
   createSessionCodec,

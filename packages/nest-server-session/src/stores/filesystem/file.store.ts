@@ -2,19 +2,16 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Store, type SessionData } from 'express-session';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import { sessionTtlSeconds } from '../common/session-ttl.js';
 import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
 import { settle, type Callback } from '../common/store-callback.js';
+import {
+  MAX_NAME_BYTES,
+  SESSION_FILE_SUFFIX as SUFFIX,
+} from './file-limits.js';
 
-const SUFFIX = '.session';
-/** Longest file name the common filesystems take (ext4, xfs, btrfs, APFS). */
-const MAX_NAME_BYTES = 255;
-/** Longest key (prefix + id) in bytes whose file name fits in {@link MAX_NAME_BYTES}. */
-export const MAX_FILE_KEY_BYTES = Math.floor(
-  ((MAX_NAME_BYTES - SUFFIX.length) * 3) / 4,
-);
 /** Temp files start with a dot, which base64url never does, so none passes for a session. */
 const TEMP = /^\..+\.tmp$/;
 /** No write takes a minute: an older temp file was left by a crash. */

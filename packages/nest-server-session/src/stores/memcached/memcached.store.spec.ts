@@ -13,7 +13,7 @@ import { Client } from 'memjs';
 import { freePort } from '../../../../../test/utils/free-port.js';
 import { MemcachedServerProcess } from '../../../../../test/utils/memcached-server.js';
 import { SessionTooLargeError } from '../../session-too-large.error.js';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import {
   MEMCACHED_MAX_KEY_BYTES,
   MEMCACHED_MAX_RELATIVE_EXPIRY,

@@ -1,7 +1,7 @@
 import { Store, type SessionData } from 'express-session';
 import type { Client } from 'memjs';
 import { SessionTooLargeError } from '../../session-too-large.error.js';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import {
   checkMemcachedKey,
   MEMCACHED_MAX_VALUE_BYTES,

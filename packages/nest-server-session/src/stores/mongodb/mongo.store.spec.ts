@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Binary, BSON, type Document, type MongoClient } from 'mongodb';
 import { createServer, type Socket } from 'node:net';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import { createMongoClient, createMongoStore } from './mongo.store.js';
 import { createSessionCodec } from '../common/session-codec.js';
 import type { SessionStoreHandle } from '../common/store-handle.js';

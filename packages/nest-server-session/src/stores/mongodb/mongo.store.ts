@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { MongoClient } from 'mongodb';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import { MongoSessionStore } from './mongo-session.store.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import { Redis } from 'ioredis';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';
 import { sessionTtlSeconds } from '../common/session-ttl.js';

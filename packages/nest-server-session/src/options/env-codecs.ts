@@ -1,0 +1,51 @@
+/** How environment variables' texts become option values. */
+
+/** How a variable's text becomes an option's value. */
+export interface EnvCodec {
+  /** The value, or undefined when the text is not one. */
+  parse(raw: string): unknown;
+  /** Why a text was refused; a function of the options read so far when it depends on them. */
+  rule: string | ((read: Record<string, unknown>) => string);
+  /** Taken as written, spaces included, and an empty value is a value rather than unset. */
+  verbatim?: boolean;
+}
+
+export const text: EnvCodec = { parse: (raw) => raw, rule: '' };
+export const verbatim: EnvCodec = { ...text, verbatim: true };
+/** Comma-separated, entries trimmed, empty ones dropped. */
+export const list: EnvCodec = {
+  parse: (raw) =>
+    raw
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
+  rule: '',
+};
+const TRUE = ['true', '1', 'yes', 'on'];
+const FALSE = ['false', '0', 'no', 'off'];
+export const boolean: EnvCodec = {
+  parse: (raw) =>
+    TRUE.includes(raw.toLowerCase())
+      ? true
+      : FALSE.includes(raw.toLowerCase())
+        ? false
+        : undefined,
+  rule: 'must be true or false',
+};
+/** One of `values`, in any case. */
+export const oneOf = (values: readonly string[], rule: string): EnvCodec => ({
+  parse: (raw) => values.find((value) => value === raw.toLowerCase()),
+  rule,
+});
+/** Decimal digits only, from `min` to `max`. */
+export const integer = (
+  rule: EnvCodec['rule'],
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): EnvCodec => ({
+  parse: (raw) =>
+    /^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max
+      ? Number(raw)
+      : undefined,
+  rule,
+});

@@ -20,7 +20,7 @@ const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
  * `true`/`false`, a hop count, or a comma-separated list of addresses, CIDR ranges and
  * Express's range names. Checked here, because Express would only throw at start-up.
  */
-const trustProxy: EnvCodec = {
+const trustProxyCodec: EnvCodec = {
   parse: (raw) => {
     const lower = raw.toLowerCase();
     if (lower === 'true' || lower === 'false') return lower === 'true';
@@ -60,7 +60,7 @@ export const appEnvironment = z.object({
     .default(false)
     .register(envVars, {
       name: 'TRUST_PROXY',
-      codec: trustProxy,
+      codec: trustProxyCodec,
       shownDefault: 'unset',
       meaning:
         "Express's `trust proxy`: `true`, a hop count, or addresses. Needed for Secure cookies behind a TLS-terminating proxy",

@@ -107,4 +107,4 @@ export function prefixRules(rules: (prefix: string) => (string | false)[]) {
 }
 
 /** UTF-8 bytes of `text`, as key limits count them. */
-export const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+export const bytes = (value: string) => Buffer.byteLength(value, 'utf8');

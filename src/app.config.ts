@@ -2,9 +2,9 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { COOKIE_ROUTES } from './cookie/cookie.routes.js';
 import {
-  envCodecs,
   envFields,
-  envVars,
+  fromEnv,
+  integerFromEnv,
   InvalidConfigError,
   readEnv,
   sessionOptionsFromEnv,
@@ -46,25 +46,19 @@ function isAddressOrRange(entry: string): boolean {
 /** The demo app's own settings, each with its variable, as the session options declare theirs. */
 export const appEnvironment = z.object({
   /** Where to listen, on all interfaces. */
-  port: z
-    .number()
-    .default(3000)
-    .register(envVars, {
-      name: 'PORT',
-      codec: envCodecs.integer('must be an integer from 0 to 65535', 0, 65535),
-      meaning: 'port to listen on, all interfaces',
-    }),
+  port: fromEnv(
+    'PORT',
+    z.number().default(3000),
+    'port to listen on, all interfaces',
+    { codec: integerFromEnv('must be an integer from 0 to 65535', 0, 65535) },
+  ),
   /** Express's `trust proxy`: hops, `true`, or addresses; off when unset. */
-  trustProxy: z
-    .union([z.boolean(), z.number(), z.string()])
-    .default(false)
-    .register(envVars, {
-      name: 'TRUST_PROXY',
-      codec: trustProxyCodec,
-      shownDefault: 'unset',
-      meaning:
-        "Express's `trust proxy`: `true`, a hop count, or addresses. Needed for Secure cookies behind a TLS-terminating proxy",
-    }),
+  trustProxy: fromEnv(
+    'TRUST_PROXY',
+    z.union([z.boolean(), z.number(), z.string()]).default(false),
+    "Express's `trust proxy`: `true`, a hop count, or addresses. Needed for Secure cookies behind a TLS-terminating proxy",
+    { codec: trustProxyCodec, shownDefault: 'unset' },
+  ),
 });
 
 /** Everything the app takes from its environment, read once at boot. */

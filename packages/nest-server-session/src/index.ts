@@ -29,14 +29,14 @@ export {
 export {
   envDoc,
   envFields,
-  envVars,
+  fromEnv,
+  integer as integerFromEnv,
   readEnv,
   type Env,
+  type EnvCodec,
   type EnvDoc,
   type EnvVar,
-} from './options/env-var.js';
-export * as envCodecs from './options/env-codecs.js';
-export type { EnvCodec } from './options/env-codecs.js';
+} from './options/env.js';
 export { InvalidConfigError } from './options/invalid-config.error.js';
 export { StoreUnavailableError } from './store-unavailable.error.js';
 export { SessionTooLargeError } from './session-too-large.error.js';

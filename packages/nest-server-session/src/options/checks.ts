@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import * as codec from './env.js';
+import { kindCodecs, listOr, redactCredentials } from './env.js';
 
 /** Node timers wait at most 2^31 − 1 ms (24.8 days); a longer delay fires after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -9,37 +11,20 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export const ALWAYS = { when: () => true };
 
-/** `a, b or c` */
-export const listOr = (items: readonly string[]) =>
-  items.length < 2
-    ? items.join('')
-    : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
-
-/**
- * `value` with any password masked: `user:***@` before the last "@", and `password=***` in a
- * query. Works on text that is no URL too: a "#" in a password stops `new URL()`.
- */
-export function redactCredentials(value: string): string {
-  const at = value.lastIndexOf('@');
-  const slashes = value.indexOf('//');
-  const start = slashes >= 0 && slashes < at ? slashes + 2 : 0;
-  const colon = value.indexOf(':', start);
-  const masked =
-    colon < 0 || colon > at
-      ? value
-      : `${value.slice(0, colon + 1)}***${value.slice(at)}`;
-  return masked.replace(/([?&](?:password|pass|pwd)=)[^&]*/gi, '$1***');
-}
-
 /** A value as problem lines quote it: in double quotes, credentials masked. */
 export const quote = (value: unknown) =>
   `"${redactCredentials(String(value))}"`;
 
-/** A boolean option. */
+/** UTF-8 bytes of `value`, as key limits count them. */
+export const bytes = (value: string) => Buffer.byteLength(value, 'utf8');
+
+/** A boolean option; its variable takes true/false, 1/0, yes/no, on/off. */
 export const flag = () =>
-  z.boolean({
-    error: (issue) => `must be true or false, got ${String(issue.input)}`,
-  });
+  z
+    .boolean({
+      error: (issue) => `must be true or false, got ${String(issue.input)}`,
+    })
+    .register(kindCodecs, codec.boolean);
 
 /** A string option that `valid` accepts; anything else is one line, `message(value)`. */
 export function text(
@@ -52,23 +37,25 @@ export function text(
 
 /**
  * An integer option of at least `min`: anything else is one line, `reason, got value`; past
- * `max.value` it is `max.reason, got value`.
+ * `max.value` it is `max.reason, got value`. Its variable takes digits, refused with `envReason`.
  */
 export function integer(
   reason: string,
   min: number,
   max?: { value: number; reason: string },
+  envReason = reason,
 ) {
   const error = (issue: { input?: unknown }) =>
     `${reason}, got ${String(issue.input)}`;
-  const checked = z
+  const whole = z
     .number({ error })
     .refine((n) => Number.isSafeInteger(n) && n >= min, { error, abort: true });
-  return max
-    ? checked.refine((n) => n <= max.value, {
+  const bounded = max
+    ? whole.refine((n) => n <= max.value, {
         error: (issue) => `${max.reason}, got ${String(issue.input)}`,
       })
-    : checked;
+    : whole;
+  return bounded.register(kindCodecs, codec.integer(envReason, min));
 }
 
 /**
@@ -105,6 +92,3 @@ export function prefixRules(rules: (prefix: string) => (string | false)[]) {
     ALWAYS,
   ] as const;
 }
-
-/** UTF-8 bytes of `text`, as key limits count them. */
-export const bytes = (value: string) => Buffer.byteLength(value, 'utf8');

@@ -1,16 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import {
-  ALWAYS,
-  MAX_TIMER_MS,
-  flag,
-  integer,
-  listOr,
-  quote,
-  text,
-} from './checks.js';
-import * as codec from './env-codecs.js';
-import { envVars, type EnvContext } from './env-var.js';
+import { ALWAYS, MAX_TIMER_MS, flag, integer, quote, text } from './checks.js';
+import * as codec from './env.js';
+import { fromEnv, listOr, type EnvContext } from './env.js';
 
 /** RFC 6265 cookie-name token characters. */
 export const COOKIE_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -22,7 +14,7 @@ const SAME_SITE = ['lax', 'strict', 'none'] as const;
 export const DEFAULT_PREFIX = 'session:';
 /** 31 days, Flask's PERMANENT_SESSION_LIFETIME. */
 export const DEFAULT_LIFETIME_SECONDS = 2_678_400;
-/** Browsers keep a cookie 400 days at most (RFC 6265bis); past that the expiry date breaks too. */
+/** Browsers keep a cookie 400 days at most (RFC 6265bis); far past that its date breaks. */
 export const MAX_LIFETIME_SECONDS = 400 * 86_400;
 /** No request waits longer; it keeps every timer a store arms from it far inside Node's limit. */
 export const MAX_STORE_TIMEOUT_MS = 3_600_000;
@@ -53,39 +45,39 @@ const secret = z
 const cookie = z
   .object({
     /** Name of the cookie that carries the signed session id. @default 'session' */
-    name: text(
-      (value) => `not a valid cookie name: ${quote(value)}`,
-      (name) => COOKIE_NAME_PATTERN.test(name),
-    )
-      .default('session')
-      .register(envVars, {
-        name: 'SESSION_COOKIE_NAME',
-        codec: codec.text,
-        meaning: 'name of the session cookie',
-      }),
+    name: fromEnv(
+      'SESSION_COOKIE_NAME',
+      text(
+        (value) => `not a valid cookie name: ${quote(value)}`,
+        (name) => COOKIE_NAME_PATTERN.test(name),
+      ).default('session'),
+      'name of the session cookie',
+    ),
     /** Send the cookie over HTTPS only. @default false */
-    secure: flag()
-      .default(false)
-      .register(envVars, {
-        name: 'SESSION_COOKIE_SECURE',
-        codec: codec.boolean,
+    secure: fromEnv(
+      'SESSION_COOKIE_SECURE',
+      flag().default(false),
+      'send cookies over HTTPS only',
+      {
         fallback: ({ production }) => production,
         shownDefault: '`false` (`true` in production)',
-        meaning: 'send cookies over HTTPS only',
-      }),
+      },
+    ),
     /** SameSite attribute. `none` requires `secure`. @default 'lax' */
-    sameSite: z
-      .enum(SAME_SITE, {
-        error: (issue) =>
-          `must be ${listOr(SAME_SITE)}, got ${quote(issue.input)}`,
-      })
-      .default('lax')
-      .register(envVars, {
-        name: 'SESSION_COOKIE_SAMESITE',
+    sameSite: fromEnv(
+      'SESSION_COOKIE_SAMESITE',
+      z
+        .enum(SAME_SITE, {
+          error: (issue) =>
+            `must be ${listOr(SAME_SITE)}, got ${quote(issue.input)}`,
+        })
+        .default('lax'),
+      '`Lax`, `Strict` or `None` (`None` requires Secure)',
+      {
         codec: codec.oneOf(SAME_SITE, 'must be Lax, Strict or None'),
         shownDefault: '`Lax`',
-        meaning: '`Lax`, `Strict` or `None` (`None` requires Secure)',
-      }),
+      },
+    ),
     /** Domain attribute; host-only when unset. */
     domain: z.string().optional(),
     /** Path attribute. @default '/' */
@@ -105,120 +97,110 @@ export const commonOptions = z
      * Secret(s) that sign the session id cookie. With a list, the first signs and all verify,
      * so a secret can be rotated without logging everybody out.
      */
-    secret: secret.register(envVars, {
-      name: 'SESSION_SECRET',
-      alias: 'SECRET_KEY',
-      codec: codec.list,
-      fallback: randomSecret,
-      shownDefault: 'dev: random, with a warning; production: required',
-      meaning:
-        'comma-separated; the first signs, all verify (rotate by putting the new one first)',
-    }),
-    /** Prepended to the session id to form every stored key, as given. @default 'session:' */
-    prefix: z
-      .string({
-        error: (issue) => `must be a string, got ${String(issue.input)}`,
-      })
-      .default(DEFAULT_PREFIX)
-      .register(envVars, {
-        name: 'SESSION_KEY_PREFIX',
-        codec: codec.verbatim,
-        meaning:
-          'prefix of every stored key (`PREFIX + sid`), taken as written (spaces too); set but empty: no prefix',
-      }),
+    secret: fromEnv(
+      'SESSION_SECRET',
+      secret,
+      'comma-separated; the first signs, all verify (rotate by putting the new one first)',
+      {
+        alias: 'SECRET_KEY',
+        codec: codec.list,
+        fallback: randomSecret,
+        shownDefault: 'dev: random, with a warning; production: required',
+      },
+    ),
+    /** Prepended, as given, to the session id to form every stored key. @default 'session:' */
+    prefix: fromEnv(
+      'SESSION_KEY_PREFIX',
+      z
+        .string({ error: (i) => `must be a string, got ${String(i.input)}` })
+        .default(DEFAULT_PREFIX),
+      'prefix of every stored key (`PREFIX + sid`), taken as written (spaces too); set but empty: no prefix',
+      { codec: codec.verbatim },
+    ),
     /**
      * Lifetime in seconds: the store TTL, set on every write and never longer, and the cookie's
      * Max-Age when `permanent`. At most 400 days. @default 2678400 (31 days)
      */
-    lifetime: integer('must be a positive integer of seconds', 1, {
-      value: MAX_LIFETIME_SECONDS,
-      reason: `at most ${MAX_LIFETIME_SECONDS} seconds (400 days, the longest browsers keep a cookie)`,
-    })
-      .default(DEFAULT_LIFETIME_SECONDS)
-      .register(envVars, {
-        name: 'SESSION_LIFETIME',
-        codec: codec.integer('must be a positive integer', 1),
-        shownDefault: '`2678400` (31 days)',
-        meaning: `seconds, at most ${MAX_LIFETIME_SECONDS} (400 days); see [Lifetime](#lifetime)`,
-      }),
+    lifetime: fromEnv(
+      'SESSION_LIFETIME',
+      integer(
+        'must be a positive integer of seconds',
+        1,
+        {
+          value: MAX_LIFETIME_SECONDS,
+          reason: `at most ${MAX_LIFETIME_SECONDS} seconds (400 days, the longest browsers keep a cookie)`,
+        },
+        'must be a positive integer',
+      ).default(DEFAULT_LIFETIME_SECONDS),
+      `seconds, at most ${MAX_LIFETIME_SECONDS} (400 days); see [Lifetime](#lifetime)`,
+      { shownDefault: '`2678400` (31 days)' },
+    ),
     /**
      * `true`: the cookie carries Max-Age = lifetime. `false`: a browser-session cookie; the
      * store still expires the session after `lifetime`. @default true
      */
-    permanent: flag().default(true).register(envVars, {
-      name: 'SESSION_PERMANENT',
-      codec: codec.boolean,
-      meaning:
-        '`false`: a browser-session cookie (no Max-Age/Expires); the store still expires it after `SESSION_LIFETIME`',
-    }),
+    permanent: fromEnv(
+      'SESSION_PERMANENT',
+      flag().default(true),
+      '`false`: a browser-session cookie (no Max-Age/Expires); the store still expires it after `SESSION_LIFETIME`',
+    ),
     /**
-     * Let GET and HEAD requests that carry no session cookie skip the session layer entirely:
-     * `req.session` is undefined there, and no session object, id or hash is made. Handlers
-     * must read `req.session?.x` and may only write to a session on other methods or once one
-     * exists. @default false (the environment mapping: true)
+     * Let GET and HEAD requests without a session cookie skip the session layer: `req.session`
+     * is undefined there and nothing is made, so handlers read `req.session?.x` and write only on
+     * other methods or once a session exists. @default false (from the environment: true)
      */
-    skipAnonymousReads: flag()
-      .default(false)
-      .register(envVars, {
-        name: 'SESSION_SKIP_ANONYMOUS_READS',
-        codec: codec.boolean,
-        fallback: () => true,
-        meaning:
-          'GET/HEAD requests without a session cookie skip the session layer (no session object, id or hash; `req.session` is undefined there). See [Anonymous visitors](#anonymous-visitors)',
-      }),
-    /** Milliseconds a single store call may take before the request fails with 503; at most an hour. @default 1000 */
-    storeTimeoutMs: integer('must be a positive integer', 1, {
-      value: MAX_STORE_TIMEOUT_MS,
-      reason: `at most ${MAX_STORE_TIMEOUT_MS} ms (an hour)`,
-    })
-      .default(1000)
-      .register(envVars, {
-        name: 'SESSION_STORE_TIMEOUT_MS',
-        codec: codec.integer('must be a positive integer', 1),
-        meaning: `deadline of one store call, at most ${MAX_STORE_TIMEOUT_MS} (an hour); past it the request gets a 503`,
-      }),
+    skipAnonymousReads: fromEnv(
+      'SESSION_SKIP_ANONYMOUS_READS',
+      flag().default(false),
+      'GET/HEAD requests without a session cookie skip the session layer (no session object, id or hash; `req.session` is undefined there). See [Anonymous visitors](#anonymous-visitors)',
+      { fallback: () => true },
+    ),
+    /** Milliseconds a store call may take before the request fails with 503; at most an hour. @default 1000 */
+    storeTimeoutMs: fromEnv(
+      'SESSION_STORE_TIMEOUT_MS',
+      integer('must be a positive integer', 1, {
+        value: MAX_STORE_TIMEOUT_MS,
+        reason: `at most ${MAX_STORE_TIMEOUT_MS} ms (an hour)`,
+      }).default(1000),
+      `deadline of one store call, at most ${MAX_STORE_TIMEOUT_MS} (an hour); past it the request gets a 503`,
+    ),
     /**
      * Seconds after a session was written or refreshed before a request that changes nothing
      * refreshes its store expiry again (connect-mongo's `touchAfter`); 0 refreshes on every
      * request. Less than `lifetime`. @default lifetime / 10, rounded down
      */
-    touchAfter: integer(
-      'must be a whole number of seconds from 0 to less than lifetime',
-      0,
-    )
-      .optional()
-      .register(envVars, {
-        name: 'SESSION_TOUCH_AFTER',
+    touchAfter: fromEnv(
+      'SESSION_TOUCH_AFTER',
+      integer(
+        'must be a whole number of seconds from 0 to less than lifetime',
+        0,
+      ).optional(),
+      'seconds after a write or refresh before a request that changes nothing refreshes the store expiry again; `0` refreshes on every request. See [Lifetime](#lifetime)',
+      {
         codec: codec.integer((read) =>
           touchAfterRule('SESSION_LIFETIME', read.lifetime),
         ),
         shownDefault: '`SESSION_LIFETIME / 10`',
-        meaning:
-          'seconds after a write or refresh before a request that changes nothing refreshes the store expiry again; `0` refreshes on every request. See [Lifetime](#lifetime)',
-      }),
+      },
+    ),
     /** Cookie attributes. HttpOnly is always on. */
     cookie: cookie.prefault({}),
-    /**
-     * Routes the session middleware skips (Nest route paths), e.g. a health check that must
-     * answer without loading a session. @default []
-     */
+    /** Routes the session middleware skips (Nest route paths), e.g. a health check. @default [] */
     excludeRoutes: z.array(z.string()).default([]),
     /**
      * Encoding of new writes: `json`, or `msgpack` (smaller, as Flask-Session 0.7 offers).
      * Sessions stored in the other format still load. @default 'json'
      */
-    serialization: z
-      .enum(SERIALIZATION_FORMATS, {
-        error: (issue) =>
-          `must be ${listOr(SERIALIZATION_FORMATS)}, got ${quote(issue.input)}`,
-      })
-      .default('json')
-      .register(envVars, {
-        name: 'SESSION_SERIALIZATION_FORMAT',
-        codec: codec.oneOf(SERIALIZATION_FORMATS, 'must be json or msgpack'),
-        meaning:
-          '`json` or `msgpack` for new writes; either format is read. See [Serialization](#serialization)',
-      }),
+    serialization: fromEnv(
+      'SESSION_SERIALIZATION_FORMAT',
+      z
+        .enum(SERIALIZATION_FORMATS, {
+          error: (issue) =>
+            `must be ${listOr(SERIALIZATION_FORMATS)}, got ${quote(issue.input)}`,
+        })
+        .default('json'),
+      '`json` or `msgpack` for new writes; either format is read. See [Serialization](#serialization)',
+    ),
   })
   .superRefine(({ touchAfter, lifetime }, ctx) => {
     const positive = Number.isSafeInteger(lifetime) && lifetime > 0;
@@ -238,20 +220,12 @@ export const commonOptions = z
  * then (sql, filesystem); 0 disables them (run `npm run sessions:cleanup` from cron instead).
  * @default 3600
  */
-export const cleanupInterval = integer(
-  'must be a whole number of seconds (0 turns sweeps off)',
-  0,
-  {
+export const cleanupInterval = fromEnv(
+  'SESSION_CLEANUP_INTERVAL',
+  integer('must be a whole number of seconds (0 turns sweeps off)', 0, {
     value: MAX_CLEANUP_INTERVAL_SECONDS,
     reason: `at most ${MAX_CLEANUP_INTERVAL_SECONDS} seconds (24.8 days, the longest Node timer; for rarer sweeps set 0 and run npm run sessions:cleanup from cron)`,
-  },
-)
-  .default(3600)
-  .register(envVars, {
-    name: 'SESSION_CLEANUP_INTERVAL',
-    codec: codec.integer(
-      'must be a whole number of seconds (0 turns sweeps off)',
-    ),
-    ignoredBecause: 'which expires sessions itself',
-    meaning: `seconds between sweeps that delete expired sessions, at most ${MAX_CLEANUP_INTERVAL_SECONDS} (24.8 days); \`0\` turns them off (run \`npm run sessions:cleanup\` from cron instead). Other stores expire sessions themselves, and the app warns that the setting has no effect there`,
-  });
+  }).default(3600),
+  `seconds between sweeps that delete expired sessions, at most ${MAX_CLEANUP_INTERVAL_SECONDS} (24.8 days); \`0\` turns them off (run \`npm run sessions:cleanup\` from cron instead). Other stores expire sessions themselves, and the app warns that the setting has no effect there`,
+  { ignoredBecause: 'which expires sessions itself' },
+);

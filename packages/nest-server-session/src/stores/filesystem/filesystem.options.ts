@@ -4,8 +4,7 @@ import {
   cleanupInterval,
   commonOptions,
 } from '../../options/common.options.js';
-import * as codec from '../../options/env-codecs.js';
-import { envVars } from '../../options/env-var.js';
+import { fromEnv } from '../../options/env.js';
 import { SESSION_ID_LENGTH } from '../../session-id.js';
 import { MAX_FILE_KEY_BYTES, MAX_NAME_BYTES } from './file-limits.js';
 
@@ -17,19 +16,17 @@ export const filesystemOptions = commonOptions
   .extend({
     type: z.literal('filesystem'),
     /** Directory of the session files (created, mode 0700). @default './var/sessions' */
-    directory: text(
-      (value) =>
-        value === ''
-          ? 'must not be empty'
-          : `must be a path, got ${quote(value)}`,
-      (path) => path !== '',
-    )
-      .default('./var/sessions')
-      .register(envVars, {
-        name: 'SESSION_FILE_DIR',
-        codec: codec.text,
-        meaning: 'folder of the session files (created, mode 0700)',
-      }),
+    directory: fromEnv(
+      'SESSION_FILE_DIR',
+      text(
+        (value) =>
+          value === ''
+            ? 'must not be empty'
+            : `must be a path, got ${quote(value)}`,
+        (path) => path !== '',
+      ).default('./var/sessions'),
+      'folder of the session files (created, mode 0700)',
+    ),
     cleanupInterval,
   })
   .superRefine(

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { bytes, prefixRules, quote, text } from '../../options/checks.js';
 import { commonOptions } from '../../options/common.options.js';
-import * as codec from '../../options/env-codecs.js';
-import { envVars } from '../../options/env-var.js';
+import { fromEnv } from '../../options/env.js';
 import { SESSION_ID_LENGTH } from '../../session-id.js';
 import {
   MEMCACHED_KEY_FORBIDDEN,
@@ -23,19 +22,17 @@ export const memcachedOptions = commonOptions
   .extend({
     type: z.literal('memcached'),
     /** `host:port` of each server; keys are spread across them. */
-    servers: z
-      .array(
-        text((value) => `not a "host:port": ${quote(value)}`, isHostPort),
-        { error: SERVERS_REQUIRED },
-      )
-      .min(1, { error: SERVERS_REQUIRED })
-      .register(envVars, {
-        name: 'MEMCACHED_SERVERS',
-        codec: codec.list,
-        fallback: () => ['127.0.0.1:11211'],
-        meaning:
-          'comma-separated `host:port` list; keys are spread across the servers',
-      }),
+    servers: fromEnv(
+      'MEMCACHED_SERVERS',
+      z
+        .array(
+          text((value) => `not a "host:port": ${quote(value)}`, isHostPort),
+          { error: SERVERS_REQUIRED },
+        )
+        .min(1, { error: SERVERS_REQUIRED }),
+      'comma-separated `host:port` list; keys are spread across the servers',
+      { fallback: () => ['127.0.0.1:11211'] },
+    ),
   })
   .superRefine(
     ...prefixRules((prefix) => [

@@ -10,12 +10,10 @@ import {
   cleanupInterval,
   commonOptions,
 } from '../../options/common.options.js';
-import * as codec from '../../options/env-codecs.js';
-import { envVars } from '../../options/env-var.js';
+import { fromEnv } from '../../options/env.js';
 import { SESSION_ID_LENGTH } from '../../session-id.js';
 import { SID_COLUMN_LENGTH } from './sql-limits.js';
 
-export const DEFAULT_DATABASE_URL = 'sqlite:./var/sessions.sqlite';
 const MAX_PREFIX_LENGTH = SID_COLUMN_LENGTH - SESSION_ID_LENGTH;
 
 const identifier = () =>
@@ -32,35 +30,32 @@ export const sqlOptions = commonOptions
      * `sqlite:<path>` (relative to the working directory), `sqlite::memory:`,
      * `postgres://user:pass@host:port/db` or `mysql://user:pass@host:port/db` (MySQL or MariaDB).
      */
-    url: connectionUrl([
-      'sqlite:',
-      'postgres:',
-      'postgresql:',
-      'mysql:',
-      'mariadb:',
-    ]).register(envVars, {
-      name: 'DATABASE_URL',
-      codec: codec.text,
-      fallback: () => DEFAULT_DATABASE_URL,
-      meaning:
-        '`sqlite:<path>` (relative to the working directory; the folder is created) or `sqlite::memory:`; `postgres://user:pass@host:port/db` (or `postgresql://`); `mysql://user:pass@host:port/db` (or `mariadb://`) for MySQL and MariaDB',
-    }),
+    url: fromEnv(
+      'DATABASE_URL',
+      connectionUrl([
+        'sqlite:',
+        'postgres:',
+        'postgresql:',
+        'mysql:',
+        'mariadb:',
+      ]),
+      '`sqlite:<path>` (relative to the working directory; the folder is created) or `sqlite::memory:`; `postgres://user:pass@host:port/db` (or `postgresql://`); `mysql://user:pass@host:port/db` (or `mariadb://`) for MySQL and MariaDB',
+      { fallback: () => 'sqlite:./var/sessions.sqlite' },
+    ),
     /** Table that holds the sessions; created with its index on first start. @default 'sessions' */
-    tableName: identifier().default('sessions').register(envVars, {
-      name: 'SESSION_SQL_TABLE',
-      alias: 'SESSION_SQLALCHEMY_TABLE',
-      codec: codec.text,
-      meaning:
-        'table of the sessions; it and its expiry index are created on first start',
-    }),
+    tableName: fromEnv(
+      'SESSION_SQL_TABLE',
+      identifier().default('sessions'),
+      'table of the sessions; it and its expiry index are created on first start',
+      { alias: 'SESSION_SQLALCHEMY_TABLE' },
+    ),
     /** Schema of the table (PostgreSQL only); the connection's search path when unset. */
-    schemaName: identifier().optional().register(envVars, {
-      name: 'SESSION_SQL_SCHEMA',
-      codec: codec.text,
-      shownDefault: 'unset (the search path)',
-      usedBy: 'sql on PostgreSQL',
-      meaning: 'schema of the table, created if missing',
-    }),
+    schemaName: fromEnv(
+      'SESSION_SQL_SCHEMA',
+      identifier().optional(),
+      'schema of the table, created if missing',
+      { shownDefault: 'unset (the search path)', usedBy: 'sql on PostgreSQL' },
+    ),
     cleanupInterval,
   })
   .superRefine(

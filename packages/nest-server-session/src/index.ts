@@ -30,13 +30,15 @@ export {
   envDoc,
   envFields,
   fromEnv,
-  integer as integerFromEnv,
   readEnv,
   type Env,
-  type EnvCodec,
   type EnvDoc,
   type EnvVar,
-} from './options/env.js';
+} from './options/env-vars.js';
+export {
+  integer as integerFromEnv,
+  type EnvCodec,
+} from './options/env-codecs.js';
 export { InvalidConfigError } from './options/invalid-config.error.js';
 export { StoreUnavailableError } from './store-unavailable.error.js';
 export { SessionTooLargeError } from './session-too-large.error.js';

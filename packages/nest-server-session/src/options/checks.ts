@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import * as codec from './env.js';
-import { kindCodecs, listOr, redactCredentials } from './env.js';
+import * as codec from './env-codecs.js';
+import { kindCodecs, listOr } from './env-codecs.js';
 
 /** Node timers wait at most 2^31 − 1 ms (24.8 days); a longer delay fires after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -10,6 +10,22 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  * that every problem is listed at once (zod skips them by default).
  */
 export const ALWAYS = { when: () => true };
+
+/**
+ * `value` with any password masked: `user:***@` before the last "@", and `password=***` in a
+ * query. Works on text that is no URL too: a "#" in a password stops `new URL()`.
+ */
+export function redactCredentials(value: string): string {
+  const at = value.lastIndexOf('@');
+  const slashes = value.indexOf('//');
+  const start = slashes >= 0 && slashes < at ? slashes + 2 : 0;
+  const colon = value.indexOf(':', start);
+  const masked =
+    colon < 0 || colon > at
+      ? value
+      : `${value.slice(0, colon + 1)}***${value.slice(at)}`;
+  return masked.replace(/([?&](?:password|pass|pwd)=)[^&]*/gi, '$1***');
+}
 
 /** A value as problem lines quote it: in double quotes, credentials masked. */
 export const quote = (value: unknown) =>

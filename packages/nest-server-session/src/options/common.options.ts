@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ALWAYS, MAX_TIMER_MS, flag, integer, quote, text } from './checks.js';
-import * as codec from './env.js';
-import { fromEnv, listOr, type EnvContext } from './env.js';
+import * as codec from './env-codecs.js';
+import { listOr } from './env-codecs.js';
+import { fromEnv, type EnvContext } from './env-vars.js';
 
 /** RFC 6265 cookie-name token characters. */
 export const COOKIE_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

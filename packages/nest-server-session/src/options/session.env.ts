@@ -9,7 +9,7 @@ import {
   type Env,
   type EnvDoc,
   type EnvField,
-} from './env.js';
+} from './env-vars.js';
 import { InvalidConfigError } from './invalid-config.error.js';
 import {
   parseSessionOptions,

@@ -4,7 +4,7 @@ import {
   cleanupInterval,
   commonOptions,
 } from '../../options/common.options.js';
-import { fromEnv } from '../../options/env.js';
+import { fromEnv } from '../../options/env-vars.js';
 import { SESSION_ID_LENGTH } from '../../session-id.js';
 import { MAX_FILE_KEY_BYTES, MAX_NAME_BYTES } from './file-limits.js';
 

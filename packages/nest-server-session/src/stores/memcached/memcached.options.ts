@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { bytes, prefixRules, quote, text } from '../../options/checks.js';
 import { commonOptions } from '../../options/common.options.js';
-import { fromEnv } from '../../options/env.js';
+import { fromEnv } from '../../options/env-vars.js';
 import { SESSION_ID_LENGTH } from '../../session-id.js';
 import {
   MEMCACHED_KEY_FORBIDDEN,

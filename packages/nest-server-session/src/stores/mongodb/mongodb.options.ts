@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { connectionUrl, quote, text } from '../../options/checks.js';
 import { commonOptions } from '../../options/common.options.js';
-import { fromEnv } from '../../options/env.js';
+import { fromEnv } from '../../options/env-vars.js';
 
 /** Options of the MongoDB store. */
 export const mongodbOptions = commonOptions.extend({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { connectionUrl } from '../../options/checks.js';
 import { commonOptions } from '../../options/common.options.js';
-import { fromEnv } from '../../options/env.js';
+import { fromEnv } from '../../options/env-vars.js';
 
 /** Options of the Redis store. */
 export const redisOptions = commonOptions.extend({

@@ -10,7 +10,7 @@ import {
   cleanupInterval,
   commonOptions,
 } from '../../options/common.options.js';
-import { fromEnv } from '../../options/env.js';
+import { fromEnv } from '../../options/env-vars.js';
 import { SESSION_ID_LENGTH } from '../../session-id.js';
 import { SID_COLUMN_LENGTH } from './sql-limits.js';
 

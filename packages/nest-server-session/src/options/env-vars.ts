@@ -1,16 +1,8 @@
 import { z } from 'zod';
+import { redactCredentials } from './checks.js';
+import { kindCodecs, list, oneOf, text, type EnvCodec } from './env-codecs.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-/** How a variable's text becomes an option's value. */
-export interface EnvCodec {
-  /** The value, or undefined when the text is not one. */
-  parse(raw: string): unknown;
-  /** Why a text was refused; a function of the options read so far when it depends on them. */
-  rule: string | ((read: Record<string, unknown>) => string);
-  /** Taken as written, spaces included, and set but empty is a value rather than unset. */
-  verbatim?: boolean;
-}
 
 /** What a fallback may do while the variables are read. */
 export interface EnvContext {
@@ -40,9 +32,6 @@ export interface EnvVar {
 }
 
 export const envVars = z.registry<EnvVar>();
-/** How each kind of option reads, registered by the builders of kinds (`flag()`, `integer()`). */
-export const kindCodecs = z.registry<EnvCodec>();
-
 /** Declares `option` to be set by the variable `name`: one line per variable. */
 export const fromEnv = <T extends z.ZodType>(
   name: string,
@@ -53,71 +42,6 @@ export const fromEnv = <T extends z.ZodType>(
   envVars.add(option, { name, meaning, ...more });
   return option;
 };
-
-/** `a, b or c` */
-export const listOr = (items: readonly string[]) =>
-  items.length < 2
-    ? items.join('')
-    : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
-
-/**
- * `value` with any password masked: `user:***@` before the last "@", and `password=***` in a
- * query. Works on text that is no URL too: a "#" in a password stops `new URL()`.
- */
-export function redactCredentials(value: string): string {
-  const at = value.lastIndexOf('@');
-  const slashes = value.indexOf('//');
-  const start = slashes >= 0 && slashes < at ? slashes + 2 : 0;
-  const colon = value.indexOf(':', start);
-  const masked =
-    colon < 0 || colon > at
-      ? value
-      : `${value.slice(0, colon + 1)}***${value.slice(at)}`;
-  return masked.replace(/([?&](?:password|pass|pwd)=)[^&]*/gi, '$1***');
-}
-
-export const text: EnvCodec = { parse: (raw) => raw, rule: '' };
-export const verbatim: EnvCodec = { ...text, verbatim: true };
-/** Comma-separated, entries trimmed, empty ones dropped. */
-export const list: EnvCodec = {
-  parse: (raw) =>
-    raw
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== ''),
-  rule: '',
-};
-const BOOLEANS = new Map(
-  [true, false].flatMap((value) =>
-    (value ? ['true', '1', 'yes', 'on'] : ['false', '0', 'no', 'off']).map(
-      (word) => [word, value] as const,
-    ),
-  ),
-);
-export const boolean: EnvCodec = {
-  parse: (raw) => BOOLEANS.get(raw.toLowerCase()),
-  rule: 'must be true or false',
-};
-/** One of `values`, in any case. */
-export const oneOf = (
-  values: readonly string[],
-  rule = `must be ${listOr(values)}`,
-): EnvCodec => ({
-  parse: (raw) => values.find((value) => value === raw.toLowerCase()),
-  rule,
-});
-/** Decimal digits only, from `min` to `max`. */
-export const integer = (
-  rule: EnvCodec['rule'],
-  min = 0,
-  max = Number.MAX_SAFE_INTEGER,
-): EnvCodec => ({
-  parse: (raw) =>
-    /^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max
-      ? Number(raw)
-      : undefined,
-  rule,
-});
 
 /** `schema` without the optional/default wrappers around its kind. */
 function unwrap(schema: z.ZodType): z.ZodType {

@@ -1,18 +1,68 @@
 import { isIP } from 'node:net';
+import { z } from 'zod';
 import { COOKIE_ROUTES } from './cookie/cookie.routes.js';
 import {
+  envFields,
+  fromEnv,
+  integerFromEnv,
   InvalidConfigError,
+  readEnv,
   sessionOptionsFromEnv,
+  type EnvCodec,
   type Env,
   type SessionModuleOptions,
 } from 'nest-server-session';
 
+/** Express's named address ranges for `trust proxy`. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `true`/`false`, a hop count, or a comma-separated list of addresses, CIDR ranges and
+ * Express's range names. Checked here, because Express would only throw at start-up.
+ */
+const trustProxyCodec: EnvCodec = {
+  parse: (raw) => {
+    const lower = raw.toLowerCase();
+    if (lower === 'true' || lower === 'false') return lower === 'true';
+    if (/^\d+$/.test(raw)) return Number(raw);
+    const entries = raw.split(',').map((entry) => entry.trim());
+    return entries.every(
+      (entry) => PROXY_RANGES.includes(entry) || isAddressOrRange(entry),
+    )
+      ? entries.join(',')
+      : undefined;
+  },
+  rule: `must be true, false, a hop count, or addresses/CIDR ranges/${PROXY_RANGES.join('/')}`,
+};
+
+function isAddressOrRange(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d+$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
+}
+
+/** The demo app's own settings, each with its variable, as the session options declare theirs. */
+export const appEnvironment = z.object({
+  /** Where to listen, on all interfaces. */
+  port: fromEnv(
+    'PORT',
+    z.number().default(3000),
+    'port to listen on, all interfaces',
+    { codec: integerFromEnv('must be an integer from 0 to 65535', 0, 65535) },
+  ),
+  /** Express's `trust proxy`: hops, `true`, or addresses; off when unset. */
+  trustProxy: fromEnv(
+    'TRUST_PROXY',
+    z.union([z.boolean(), z.number(), z.string()]).default(false),
+    "Express's `trust proxy`: `true`, a hop count, or addresses. Needed for Secure cookies behind a TLS-terminating proxy",
+    { codec: trustProxyCodec, shownDefault: 'unset' },
+  ),
+});
+
 /** Everything the app takes from its environment, read once at boot. */
-export interface AppConfig {
-  /** PORT: where to listen, on all interfaces. */
-  port: number;
-  /** TRUST_PROXY: Express's `trust proxy` (hops, `true`, or addresses); unset = off. */
-  trustProxy: boolean | number | string;
+export interface AppConfig extends z.output<typeof appEnvironment> {
   /** NODE_ENV=production: Secure cookies and a required secret by default. */
   production: boolean;
   session: SessionModuleOptions;
@@ -27,13 +77,8 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
  * variable, and throws them together as an {@link InvalidConfigError}.
  */
 export function appConfigFromEnv(env: Env): AppConfig {
-  const problems: string[] = [];
-  const rawPort = env.PORT?.trim() || '3000';
-  const port = Number(rawPort);
-  if (!/^\d+$/.test(rawPort) || port > 65535) {
-    problems.push(`PORT: must be an integer from 0 to 65535, got "${rawPort}"`);
-  }
-  const trustProxy = parseTrustProxy(env.TRUST_PROXY, problems);
+  const app = readEnv(envFields(appEnvironment), env);
+  const problems = [...app.problems];
   let session: SessionModuleOptions | undefined;
   let warnings: string[] = [];
   try {
@@ -45,6 +90,7 @@ export function appConfigFromEnv(env: Env): AppConfig {
   if (problems.length > 0 || !session) {
     throw new InvalidConfigError(problems, 'Invalid configuration');
   }
+  const { port, trustProxy } = appEnvironment.parse(app.values);
   // Express treats a hop count of 0 like false: no proxy is trusted.
   if (session.cookie?.secure && (trustProxy === false || trustProxy === 0)) {
     warnings.push(
@@ -63,41 +109,4 @@ export function appConfigFromEnv(env: Env): AppConfig {
     },
     warnings,
   };
-}
-
-/** Express's named address ranges for `trust proxy`. */
-const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
-
-/**
- * `true`/`false`, a hop count, or a comma-separated list of addresses, CIDR ranges and
- * Express's range names. Checked here, because Express would only throw at start-up.
- */
-function parseTrustProxy(
-  raw: string | undefined,
-  problems: string[],
-): boolean | number | string {
-  const value = raw?.trim() ?? '';
-  const lower = value.toLowerCase();
-  if (value === '' || lower === 'false') return false;
-  if (lower === 'true') return true;
-  if (/^\d+$/.test(value)) return Number(value);
-  const entries = value.split(',').map((entry) => entry.trim());
-  const bad = entries.filter(
-    (entry) => !PROXY_RANGES.includes(entry) && !isAddressOrRange(entry),
-  );
-  if (bad.length > 0) {
-    problems.push(
-      `TRUST_PROXY: must be true, false, a hop count, or addresses/CIDR ranges/${PROXY_RANGES.join('/')}, got "${bad.join(', ')}"`,
-    );
-    return false;
-  }
-  return entries.join(',');
-}
-
-function isAddressOrRange(entry: string): boolean {
-  const [address, bits, extra] = entry.split('/');
-  const version = isIP(address);
-  if (version === 0 || extra !== undefined) return false;
-  if (bits === undefined) return true;
-  return /^\d+$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
 }

@@ -151,6 +151,26 @@ describe('starting the app', () => {
       'SESSION_PERMANENT',
     ],
     ['a bad PORT', { PORT: 'eighty' }, 'PORT'],
+    // Issue #9, row 4: timers past 2^31 - 1 ms fire after 1 ms.
+    [
+      'a SESSION_CLEANUP_INTERVAL past the longest Node timer',
+      { SESSION_CLEANUP_INTERVAL: '2592000' },
+      'SESSION_CLEANUP_INTERVAL',
+    ],
+    [
+      'a SESSION_STORE_TIMEOUT_MS past the longest Node timer',
+      { SESSION_STORE_TIMEOUT_MS: '2147483648' },
+      'SESSION_STORE_TIMEOUT_MS',
+    ],
+    // Issue #9, row 8: the sid column holds 255 characters, the id takes 32.
+    [
+      'a SESSION_KEY_PREFIX too long for the SQL sid column',
+      {
+        DATABASE_URL: 'postgres://127.0.0.1:1/x',
+        SESSION_KEY_PREFIX: 'p'.repeat(230),
+      },
+      'SESSION_KEY_PREFIX',
+    ],
     [
       'production without a secret',
       { NODE_ENV: 'production' },
@@ -168,6 +188,27 @@ describe('starting the app', () => {
       expect(exit.ms).toBeLessThan(5000);
       expect(exit.stderr).toMatch(new RegExp(`^${variable}: .+$`, 'm'));
       expect(exit.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
+
+  // Issue #9, row 3: a "#" in the password made the start-up error print the password.
+  it.each([
+    ['DATABASE_URL', 'sql', 'postgres://app:S3cr#tPa55@db.internal:5432/app'],
+    ['REDIS_URL', 'redis', 'redis://app:S3cr#tPa55@cache.internal:6379'],
+    ['MONGODB_URL', 'mongodb', 'mongodb://app:S3cr#tPa55@db.internal/s'],
+  ])(
+    'names a malformed %s without printing its password',
+    async (variable, type, url) => {
+      const exit = await runUntilExit({
+        SESSION_SECRET: 'x',
+        SESSION_TYPE: type,
+        [variable]: url,
+      });
+      expect(exit.code).not.toBe(0);
+      expect(exit.stderr).toMatch(
+        new RegExp(`^${variable}: .*app:\\*\\*\\*@`, 'm'),
+      );
+      expect(exit.stderr).not.toMatch(/S3cr|tPa55/);
     },
   );
 

@@ -4,7 +4,7 @@ import {
   type SessionStoreHandle,
 } from 'nest-server-session';
 import { createStore } from '../../packages/nest-server-session/src/stores/index.js';
-import { validateSessionOptions } from '../../packages/nest-server-session/src/validate-session-options.js';
+import { validateSessionOptions } from '../../packages/nest-server-session/src/options/session.options.js';
 
 /**
  * A session store built from environment variables exactly as the app builds it (env mapping,

@@ -4,11 +4,13 @@ import {
   cookieDetector,
   createSessionMiddlewares,
 } from './session.middleware.js';
-import type { MemorySessionOptions } from './session.options.js';
+import type { SessionModuleOptions } from './options/session.options.js';
+
+type MemorySessionOptions = Extract<SessionModuleOptions, { type: 'memory' }>;
 import { ConsistentStore } from './stores/common/consistent-store.js';
 import { createSessionCodec } from './stores/common/session-codec.js';
 import { MemorySessionBackend } from './stores/memory/memory.store.js';
-import { validateSessionOptions } from './validate-session-options.js';
+import { validateSessionOptions } from './options/session.options.js';
 
 describe('cookieDetector', () => {
   const hasSession = cookieDetector('session');

@@ -4,7 +4,7 @@ import { lendEmptySession, takeBackEmptySession } from './after-session.js';
 import { escapeRegExp } from './escape-reg-exp.js';
 import { sessionCommitSteps } from './session-commit.js';
 import { createSessionIdGenerator } from './session-id.js';
-import type { ResolvedSessionOptions } from './session.options.js';
+import type { ResolvedSessionOptions } from './options/session.options.js';
 import type { ConsistentStore } from './stores/common/consistent-store.js';
 
 /**

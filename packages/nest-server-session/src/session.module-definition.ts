@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { SessionModuleOptions } from './session.options.js';
+import type { SessionModuleOptions } from './options/session.options.js';
 
 /**
  * Generates `SessionModule.forRoot` / `forRootAsync` (useFactory, useClass, useExisting,

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type { SessionData } from 'express-session';
-import { InvalidConfigError } from './invalid-config.error.js';
+import { InvalidConfigError } from './options/invalid-config.error.js';
 import {
   RESOLVED_SESSION_OPTIONS,
   SESSION_STORE,
@@ -17,7 +17,7 @@ import { SessionModule } from './session.module.js';
 import type {
   ResolvedSessionOptions,
   SessionModuleOptions,
-} from './session.options.js';
+} from './options/session.options.js';
 import { ConsistentStore } from './stores/common/consistent-store.js';
 import type { SessionStoreHandle } from './stores/index.js';
 

@@ -19,9 +19,9 @@ import {
 import type {
   ResolvedSessionOptions,
   SessionModuleOptions,
-} from './session.options.js';
+} from './options/session.options.js';
 import { createStore, type SessionStoreHandle } from './stores/index.js';
-import { validateSessionOptions } from './validate-session-options.js';
+import { validateSessionOptions } from './options/session.options.js';
 
 /**
  * Server-side sessions for every route: `SessionModule.forRoot({ type, secret, ... })` or

@@ -5,7 +5,7 @@ import {
   RESOLVED_SESSION_OPTIONS,
   SESSION_STORE,
 } from './session.constants.js';
-import type { ResolvedSessionOptions } from './session.options.js';
+import type { ResolvedSessionOptions } from './options/session.options.js';
 import type { SessionStoreHandle } from './stores/common/store-handle.js';
 import type { IndexedSession } from './stores/store.contract.js';
 

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { ResolvedSessionOptions } from '../session.options.js';
+import type { ResolvedSessionOptions } from '../options/session.options.js';
 
 /**
  * The npm packages a store type loads. They are optional peer dependencies of this package, so

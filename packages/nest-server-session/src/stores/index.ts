@@ -1,4 +1,4 @@
-import type { ResolvedSessionOptions } from '../session.options.js';
+import type { ResolvedSessionOptions } from '../options/session.options.js';
 import { StoreUnavailableError } from '../store-unavailable.error.js';
 import { ConsistentStore } from './common/consistent-store.js';
 import { withDeadline } from './common/deadline.js';

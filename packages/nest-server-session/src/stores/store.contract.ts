@@ -1,5 +1,5 @@
 import type { SessionData } from 'express-session';
-import type { SessionType } from '../session.options.js';
+import type { SessionType } from '../options/session.options.js';
 
 /**
  * What every store provides. Keys are `prefix + sid`; a store keeps one value per key (the

@@ -1,5 +1,5 @@
 import type { SessionData, Store } from 'express-session';
-import type { SessionType } from '../../session.options.js';
+import type { SessionType } from '../../options/session.options.js';
 import type {
   LoadedSession,
   ReplaceOutcome,

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { SessionData } from 'express-session';
 import { Packr } from 'msgpackr';
-import type { SerializationFormat } from '../../session.options.js';
+import type { SerializationFormat } from '../../options/common.options.js';
 
 /** A stored session's raw form, as the stores hand it over. */
 export type StoredSession = string | Uint8Array;

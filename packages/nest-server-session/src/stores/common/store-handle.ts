@@ -1,4 +1,4 @@
-import type { SessionType } from '../../session.options.js';
+import type { SessionType } from '../../options/session.options.js';
 import type { SessionBackend } from '../store.contract.js';
 import type { ConsistentStore } from './consistent-store.js';
 

@@ -7,7 +7,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { threadId } from 'node:worker_threads';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import { ConsistentStore } from '../common/consistent-store.js';
 import {
   createSessionCodec,

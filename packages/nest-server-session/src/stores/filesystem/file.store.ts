@@ -2,7 +2,7 @@ import type { SessionData } from 'express-session';
 import * as fs from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type {
   LoadedSession,

@@ -13,7 +13,7 @@ import { freePort } from '../../../../../test/utils/free-port.js';
 import { MemcachedServerProcess } from '../../../../../test/utils/memcached-server.js';
 import { forward, type TcpProxy } from '../../../../../test/utils/tcp-proxy.js';
 import { SessionTooLargeError } from '../../session-too-large.error.js';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import {
   MEMCACHED_MAX_KEY_BYTES,
   MEMCACHED_MAX_RELATIVE_EXPIRY,

@@ -1,6 +1,6 @@
 import type { SessionData } from 'express-session';
 import { SessionTooLargeError } from '../../session-too-large.error.js';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type {
   LoadedSession,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
-import { validateSessionOptions } from '../../validate-session-options.js';
+import { validateSessionOptions } from '../../options/session.options.js';
 import { createMemoryBackend, MemorySessionBackend } from './memory.store.js';
 import { ConsistentStore } from '../common/consistent-store.js';
 import { createSessionCodec } from '../common/session-codec.js';

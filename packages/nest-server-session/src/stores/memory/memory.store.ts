@@ -1,7 +1,7 @@
 import type { SessionData } from 'express-session';
 import { LRUCache } from 'lru-cache';
 import { sessionIdOfKey } from '../../session-id.js';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import type { SessionCodec, StoredSession } from '../common/session-codec.js';
 import type {
   IndexedSession,

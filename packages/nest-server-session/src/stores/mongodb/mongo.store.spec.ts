@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
 import { Binary, MongoServerError, type Document } from 'mongodb';
 import { createServer, type Socket } from 'node:net';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import { ConsistentStore } from '../common/consistent-store.js';
 import { createSessionCodec } from '../common/session-codec.js';
 import {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { MongoClient } from 'mongodb';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type { SessionBackend } from '../store.contract.js';
 import { MongoSessionCollection } from './mongo-collection.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import type { Redis } from 'ioredis';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type {
   LoadedSession,

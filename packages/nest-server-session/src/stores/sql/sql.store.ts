@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import type { ResolvedOptionsOf } from '../../session.options.js';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import { KnexSessionStore } from './knex-session.store.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type { LegacyHandle as SessionStoreHandle } from '../common/legacy-backend.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { RequestHandler } from 'express';
 import { InvalidConfigError } from './invalid-config.error.js';
 import type { SessionModuleOptions } from './session.options.js';
-import { validateSessionOptions } from './validate-session-options.js';
+import { validateSessionOptions } from './session.options.js';
 
 const middleware: RequestHandler = (_req, _res, next) => next();
 
@@ -443,5 +443,70 @@ describe('validateSessionOptions', () => {
         ).toEqual([expect.stringMatching(/^touchAfter: /)]);
       },
     );
+  });
+
+  it('keeps the options a union on type: a Redis store without a url does not compile', () => {
+    // @ts-expect-error: the Redis options require `url`
+    const options: SessionModuleOptions = { type: 'redis', secret: 's' };
+    expect(problemsOf(options)).toEqual([
+      'url: must be a redis: or rediss: URL, got "undefined"',
+    ]);
+  });
+
+  // Issue #9, row 3: no problem line carries a password from a URL.
+  it.each([
+    [{ type: 'redis', url: 'redis://app:S3cr#tPa55@cache:6379' }],
+    [{ type: 'sql', url: 'postgres://app:S3cr#tPa55@db/app' }],
+    [{ type: 'mongodb', url: 'mongodb://app:S3cr#tPa55@db/app' }],
+    [{ type: 'memcached', servers: ['app:S3cr#tPa55@cache:11211'] }],
+  ])('masks the password in %p', (options) => {
+    const [problem] = problemsOf(loose({ secret: 's', ...options }));
+    expect(problem).toMatch(/^(url|servers): .*"[^"]*app:\*\*\*@/);
+    expect(problem).not.toMatch(/S3cr|tPa55/);
+  });
+
+  // Issue #9, row 4: Node timers past 2^31 - 1 ms fire after 1 ms.
+  it.each([
+    [
+      { type: 'sql', url: 'sqlite::memory:', cleanupInterval: 2_592_000 },
+      'cleanupInterval: at most 2147483 seconds (24.8 days, the longest Node timer; for rarer sweeps set 0 and run npm run sessions:cleanup from cron), got 2592000',
+    ],
+    [
+      { type: 'filesystem', cleanupInterval: 2_147_484 },
+      expect.stringMatching(/^cleanupInterval: at most 2147483 seconds /),
+    ],
+    [
+      { type: 'memory', storeTimeoutMs: 2 ** 31 },
+      'storeTimeoutMs: at most 3600000 ms (an hour), got 2147483648',
+    ],
+    [
+      { type: 'memory', lifetime: 400 * 86_400 + 1 },
+      'lifetime: at most 34560000 seconds (400 days, the longest browsers keep a cookie), got 34560001',
+    ],
+  ])('bounds what ends up in a timer: %p', (options, problem) => {
+    expect(problemsOf(loose({ secret: 's', ...options }))).toEqual([problem]);
+  });
+
+  // Issue #9, row 8: the sid column holds 255 characters, the id takes 32.
+  it('refuses a SQL prefix that leaves no room for the id', () => {
+    const sql = { type: 'sql' as const, secret: 's', url: 'postgres://db/x' };
+    expect(problemsOf({ ...sql, prefix: 'p'.repeat(224) })).toEqual([
+      'prefix: at most 223 characters with SQL (the sid column holds 255), got 224',
+    ]);
+    expect(
+      validateSessionOptions({ ...sql, prefix: 'p'.repeat(223) }).prefix,
+    ).toHaveLength(223);
+  });
+
+  // Issue #9, row 9: the prefix is taken as given.
+  it('keeps an empty prefix and one with spaces', () => {
+    expect(
+      validateSessionOptions({ type: 'memory', secret: 's', prefix: '' })
+        .prefix,
+    ).toBe('');
+    expect(
+      validateSessionOptions({ type: 'memory', secret: 's', prefix: ' a ' })
+        .prefix,
+    ).toBe(' a ');
   });
 });

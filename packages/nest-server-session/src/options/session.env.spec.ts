@@ -53,7 +53,6 @@ describe('sessionOptionsFromEnv', () => {
         SESSION_TYPE: '',
         SESSION_LIFETIME: '   ',
         SESSION_COOKIE_NAME: '',
-        SESSION_KEY_PREFIX: '',
         DATABASE_URL: ' ',
       });
       expect(options).toMatchObject({
@@ -61,8 +60,28 @@ describe('sessionOptionsFromEnv', () => {
         url: 'sqlite:./var/sessions.sqlite',
         lifetime: 2_678_400,
         cookie: { name: 'session' },
-        prefix: 'session:',
       });
+    });
+
+    // Issue #9, row 9: an empty SESSION_KEY_PREFIX became "session:", and " app " became "app".
+    it('takes SESSION_KEY_PREFIX as written: empty is no prefix, spaces stay, unset is the default', () => {
+      const prefixOf = (prefix?: string) =>
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_TYPE: 'memory',
+          SESSION_KEY_PREFIX: prefix,
+        }).options.prefix;
+      expect(prefixOf('')).toBe('');
+      expect(prefixOf(' app ')).toBe(' app ');
+      expect(prefixOf(undefined)).toBe('session:');
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_TYPE: 'memcached', SESSION_KEY_PREFIX: ' app ' },
+          'SESSION_KEY_PREFIX',
+        ),
+      ).toBe(
+        'SESSION_KEY_PREFIX: memcached keys cannot hold spaces or control characters',
+      );
     });
 
     it('takes the key prefix from SESSION_KEY_PREFIX', () => {
@@ -655,6 +674,127 @@ describe('sessionOptionsFromEnv', () => {
           'SESSION_SKIP_ANONYMOUS_READS',
         ),
       ).toMatch(/must be true or false/);
+    });
+  });
+
+  // Issue #9, row 3: a "#" in the password made the start-up error print the password.
+  describe('credentials in URLs', () => {
+    it.each([
+      ['DATABASE_URL', 'sql', 'postgres://app:S3cr#tPa55@db.internal:5432/app'],
+      ['DATABASE_URL', 'sql', 'postgres://app:123#S3cr#tPa55@db/app'],
+      ['DATABASE_URL', 'sql', 'postgres//app:S3cr#tPa55@db/app'],
+      ['REDIS_URL', 'redis', 'redis://default:S3cr#tPa55@cache:6379'],
+      ['REDIS_URL', 'redis', 'http://:S3cr#tPa55@cache:6379'],
+      ['MONGODB_URL', 'mongodb', 'mongodb+srv://app:S3cr@tPa55@cluster#x/db'],
+      ['DATABASE_URL', 'sql', 'mysql://db/app?user=app&password=S3cr#tPa55'],
+      ['MEMCACHED_SERVERS', 'memcached', 'app:S3cr#tPa55@cache'],
+    ])(
+      '%s of the %s store: %p is refused without its password',
+      (variable, type, value) => {
+        const line = problemAbout(
+          { ...SECRET, SESSION_TYPE: type, [variable]: value },
+          variable,
+        );
+        expect(line).not.toMatch(/S3cr|tPa55/);
+        expect(line).toMatch(/\*\*\*/);
+      },
+    );
+
+    it('says that a "#" in a URL must be percent-encoded', () => {
+      expect(
+        problemAbout(
+          { ...SECRET, DATABASE_URL: 'postgres://app:123#x@db/app' },
+          'DATABASE_URL',
+        ),
+      ).toBe(
+        'DATABASE_URL: must be a sqlite:, postgres:, postgresql:, mysql: or mariadb: URL with any "#" percent-encoded as %23, got "postgres://app:***@db/app"',
+      );
+    });
+
+    it('keeps the user name, and accepts a percent-encoded "#"', () => {
+      expect(
+        sessionOptionsFromEnv({
+          ...SECRET,
+          DATABASE_URL: 'postgres://app:S3cr%23tPa55@db/app',
+        }).options,
+      ).toMatchObject({ url: 'postgres://app:S3cr%23tPa55@db/app' });
+      expect(
+        problemAbout(
+          { ...SECRET, SESSION_TYPE: 'redis', REDIS_URL: 'http://app@cache' },
+          'REDIS_URL',
+        ),
+      ).toBe(
+        'REDIS_URL: must be a redis: or rediss: URL, got "http://app@cache"',
+      );
+    });
+  });
+
+  // Issue #9, row 4: Node timers past 2^31 - 1 ms fire after 1 ms.
+  describe('settings that end up in timers', () => {
+    it.each([
+      [
+        'SESSION_CLEANUP_INTERVAL',
+        '2592000',
+        'SESSION_CLEANUP_INTERVAL: at most 2147483 seconds (24.8 days, the longest Node timer; for rarer sweeps set 0 and run npm run sessions:cleanup from cron), got 2592000',
+      ],
+      [
+        'SESSION_STORE_TIMEOUT_MS',
+        '2147483648',
+        'SESSION_STORE_TIMEOUT_MS: at most 3600000 ms (an hour), got 2147483648',
+      ],
+      [
+        'SESSION_LIFETIME',
+        '34560001',
+        'SESSION_LIFETIME: at most 34560000 seconds (400 days, the longest browsers keep a cookie), got 34560001',
+      ],
+    ])('refuses %s=%s, naming the limit', (variable, value, line) => {
+      expect(problemAbout({ ...SECRET, [variable]: value }, variable)).toBe(
+        line,
+      );
+    });
+
+    it('accepts each limit itself', () => {
+      expect(
+        sessionOptionsFromEnv({
+          ...SECRET,
+          SESSION_CLEANUP_INTERVAL: '2147483',
+          SESSION_STORE_TIMEOUT_MS: '3600000',
+          SESSION_LIFETIME: '34560000',
+        }).options,
+      ).toMatchObject({
+        cleanupInterval: 2_147_483,
+        storeTimeoutMs: 3_600_000,
+        lifetime: 34_560_000,
+      });
+    });
+  });
+
+  // Issue #9, row 8: a 230-character prefix started on PostgreSQL, then every login failed.
+  describe('SESSION_KEY_PREFIX on SQL', () => {
+    const sql = { ...SECRET, DATABASE_URL: 'postgres://db/app' };
+
+    it('refuses a prefix that leaves no room for the id in the 255-character sid column', () => {
+      expect(
+        problemAbout(
+          { ...sql, SESSION_KEY_PREFIX: 'p'.repeat(230) },
+          'SESSION_KEY_PREFIX',
+        ),
+      ).toBe(
+        'SESSION_KEY_PREFIX: at most 223 characters with SQL (the sid column holds 255), got 230',
+      );
+    });
+
+    it('counts characters, as the column does, not bytes', () => {
+      expect(
+        sessionOptionsFromEnv({ ...sql, SESSION_KEY_PREFIX: 'é'.repeat(223) })
+          .options.prefix,
+      ).toHaveLength(223);
+      expect(
+        problemAbout(
+          { ...sql, SESSION_KEY_PREFIX: '会'.repeat(224) },
+          'SESSION_KEY_PREFIX',
+        ),
+      ).toMatch(/got 224$/);
     });
   });
 });

@@ -198,9 +198,10 @@ export const commonOptions = z
      * user in it), and `req.session` is undefined again after them. @default []
      */
     afterSession: z
-      .array(z.custom<RequestHandler>((v) => typeof v === 'function'), {
-        error: 'must be a list of middleware functions',
-      })
+      .custom<RequestHandler[]>(
+        (v) => Array.isArray(v) && v.every((f) => typeof f === 'function'),
+        { error: 'must be a list of middleware functions' },
+      )
       .default([]),
     /**
      * Encoding of new writes: `json`, or `msgpack` (smaller, as Flask-Session 0.7 offers).

@@ -334,7 +334,7 @@ describe('FileSessionBackend', () => {
       expect(outcomes).toEqual(Array(100).fill('replaced'));
       await expect(get(ABC)).resolves.toMatchObject({ n: 100 });
       await expect(temps()).resolves.toEqual([]);
-    });
+    }, 60_000);
 
     it('a destroy racing a replace never leaves the session alive', async () => {
       for (let i = 0; i < 40; i++) {

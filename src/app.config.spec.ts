@@ -5,6 +5,14 @@ import { InvalidConfigError } from 'nest-server-session';
 const SECRET = { SESSION_SECRET: 'test-secret' };
 
 describe('appConfigFromEnv', () => {
+  it('ends sessions a week after login by default, as the library does not', () => {
+    expect(appConfigFromEnv({}).session.absoluteLifetime).toBe(604_800);
+    expect(
+      appConfigFromEnv({ SESSION_ABSOLUTE_LIFETIME: '0' }).session
+        .absoluteLifetime,
+    ).toBe(0);
+  });
+
   describe('PORT', () => {
     it('defaults to 3000, also when blank', () => {
       expect(appConfigFromEnv(SECRET).port).toBe(3000);

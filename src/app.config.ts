@@ -72,6 +72,9 @@ export interface AppConfig extends z.output<typeof appEnvironment> {
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
+/** Seconds after login that the demo ends a session, unless SESSION_ABSOLUTE_LIFETIME says. */
+const DEMO_ABSOLUTE_LIFETIME = String(7 * 24 * 3600);
+
 /**
  * The app's one reader of environment variables. Collects every problem, one line per
  * variable, and throws them together as an {@link InvalidConfigError}.
@@ -82,7 +85,12 @@ export function appConfigFromEnv(env: Env): AppConfig {
   let session: SessionModuleOptions | undefined;
   let warnings: string[] = [];
   try {
-    ({ options: session, warnings } = sessionOptionsFromEnv(env));
+    ({ options: session, warnings } = sessionOptionsFromEnv({
+      // The demo ends every session a week after login, however active: OWASP's absolute
+      // timeout, off by default in the library.
+      SESSION_ABSOLUTE_LIFETIME: DEMO_ABSOLUTE_LIFETIME,
+      ...env,
+    }));
   } catch (err) {
     if (!(err instanceof InvalidConfigError)) throw err;
     problems.push(...err.problems);

@@ -140,6 +140,36 @@ describeEachStore('conformance:', (store) => {
       expect(after).toHaveLength(1);
     });
 
+    it('ends a session at its absolute lifetime however active it is (a request every 300 ms, ended at 2 s)', async () => {
+      const strict = await createTestApp({
+        ...setup.env,
+        SESSION_KEY_PREFIX: prefix,
+        SESSION_ABSOLUTE_LIFETIME: '2',
+        SESSION_TOUCH_AFTER: '0',
+      });
+      try {
+        const user = `absolute-${prefix}`;
+        const agent = request.agent(strict.server);
+        const started = Date.now();
+        const sid = sessionIdOf(await logIn(agent, user))!;
+        let endedAfter: number | undefined;
+        while (Date.now() - started < 4000) {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          const page = await agent.get('/login/').expect(200);
+          if (greeting(page.text) === '') {
+            endedAfter = Date.now() - started;
+            break;
+          }
+        }
+        expect(endedAfter).toBeGreaterThanOrEqual(2000);
+        expect(endedAfter).toBeLessThan(2000 + 300 + 1500);
+        expect(await strict.store.backend.load(sid)).toBeNull();
+        expect(await strict.app.get(UserSessions).list(user)).toEqual([]);
+      } finally {
+        await strict.close();
+      }
+    });
+
     it('drops a session that expired from the list', async () => {
       const short = await createTestApp({
         ...setup.env,

@@ -185,6 +185,37 @@ export const commonOptions = z
         shownDefault: '`SESSION_LIFETIME / 10`',
       },
     ),
+    /**
+     * Where a session keeps its user's id, as a dotted path: the key of the per-user index
+     * behind `UserSessions` (`passport.user` with passport). @default 'username'
+     */
+    userIdKey: fromEnv(
+      'SESSION_USER_ID_KEY',
+      text(
+        (value) => `must be a key or a dotted path, got ${quote(value)}`,
+        (key) => /^[^.\s]+(\.[^.\s]+)*$/.test(key),
+      ).default('username'),
+      "where a session keeps its user's id, as a dotted path (`passport.user` with passport): the key of each user's list of sessions (`UserSessions`, the demo's /sessions/)",
+    ),
+    /** Record each session's client IP address in its user's list of sessions. @default false */
+    trackIp: fromEnv(
+      'SESSION_TRACK_IP',
+      flag().default(false),
+      "record the client IP address of each session in its user's list; behind a proxy, set `TRUST_PROXY` so it is the client's",
+    ),
+    /**
+     * Seconds after its creation (a login) that a session ends, however active it is (OWASP's
+     * absolute timeout); 0: never. @default 0
+     */
+    absoluteLifetime: fromEnv(
+      'SESSION_ABSOLUTE_LIFETIME',
+      integer('must be a whole number of seconds (0: no limit)', 0, {
+        value: MAX_LIFETIME_SECONDS,
+        reason: `at most ${MAX_LIFETIME_SECONDS} seconds (400 days)`,
+      }).default(0),
+      'seconds after login that a session ends however active it is; `0`: never. See [Lifetime](#lifetime)',
+      { shownDefault: '`0` (the demo app: `604800`, 7 days)' },
+    ),
     /** Cookie attributes. HttpOnly is always on. */
     cookie: cookie.prefault({}),
     /** Routes the session middleware skips (Nest route paths), e.g. a health check. @default [] */

@@ -9,6 +9,7 @@ import {
   type SessionCodec,
 } from './common/session-codec.js';
 import type { SessionStoreHandle } from './common/store-handle.js';
+import { SessionOwners } from './common/session-owners.js';
 import { TouchThrottle } from './common/touch-throttle.js';
 import { assertDriversInstalled } from './drivers.js';
 import type { SessionBackend } from './store.contract.js';
@@ -40,6 +41,7 @@ export async function createStore(
       timeoutMs: options.storeTimeoutMs,
       lifetime: options.lifetime,
       throttle: new TouchThrottle(options.touchAfter * 1000),
+      owners: new SessionOwners(backend.users, options),
     }),
     ping: () => pingWithin(() => backend.ping(), options.storeTimeoutMs),
     removeExpired: removeExpired && (() => removeExpired()),

@@ -42,7 +42,7 @@ export async function createStore(
       throttle: new TouchThrottle(options.touchAfter * 1000),
     }),
     ping: () => pingWithin(() => backend.ping(), options.storeTimeoutMs),
-    removeExpired: removeExpired && (() => removeExpired()),
+    removeExpired,
     close: async () => {
       await stopSweeps();
       await backend.close();
@@ -91,10 +91,9 @@ async function createBackend(
         ).createMongoStore(options, codec),
       );
     case 'sql':
-      return legacyBackend(
-        await (
-          await import('./sql/sql.store.js')
-        ).createSqlStore(options, codec),
+      return (await import('./sql/sql.store.js')).createSqlStore(
+        options,
+        codec,
       );
     case 'filesystem':
       return legacyBackend(

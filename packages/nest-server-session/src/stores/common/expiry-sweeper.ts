@@ -1,21 +1,24 @@
 import { Logger } from '@nestjs/common';
+import type { SweepOptions } from '../store.contract.js';
 
 /**
  * Deletes expired sessions every `intervalSeconds` on stores that keep them until asked
  * (sql, filesystem). Sweeps never overlap, a failed one is logged and the next one tries again,
- * and the timer does not keep the process alive. Returns a function that stops the sweeps and
- * waits for one in progress, so the store is not closed under it.
+ * and the timer does not keep the process alive. Returns a function that stops the sweeps:
+ * a sweep in progress stops after its current batch, and is waited for, so the store is not
+ * closed under it.
  */
 export function startExpirySweeps(
-  removeExpired: (() => Promise<number>) | undefined,
+  removeExpired: ((options?: SweepOptions) => Promise<number>) | undefined,
   intervalSeconds: number,
 ): () => Promise<void> {
   if (!removeExpired || intervalSeconds <= 0) return () => Promise.resolve();
   const logger = new Logger('SessionCleanup');
+  const stopped = new AbortController();
   let running: Promise<void> | undefined;
   const sweep = () => {
     if (running) return;
-    running = removeExpired()
+    running = removeExpired({ signal: stopped.signal })
       .then(
         (removed) => {
           if (removed > 0)
@@ -36,6 +39,7 @@ export function startExpirySweeps(
   timer.unref();
   return async () => {
     clearInterval(timer);
+    stopped.abort();
     await running;
   };
 }

@@ -4,11 +4,13 @@ import type { SweepOptions } from '../store.contract.js';
 import { SqlStoreError, toSqlStoreError } from './sql-errors.js';
 import type { SessionTable } from './session-table.js';
 
-/**
- * Rows deleted per statement. Small enough that one batch holds its locks briefly and, on
- * SQLite (whose driver is synchronous), blocks the event loop a few milliseconds at most.
- */
+/** Rows deleted per statement: one batch holds its locks briefly. */
 export const SWEEP_BATCH_SIZE = 1000;
+/**
+ * On SQLite, whose driver is synchronous, a batch blocks the event loop while it runs: about
+ * 3 ms for 500 rows (measured on 2 loaded cores), with the odd checkpoint up to ~20 ms.
+ */
+export const SQLITE_SWEEP_BATCH_SIZE = 500;
 /** A batch's deadline, in store timeouts: sweeping is not a request, and may take longer. */
 const SWEEP_DEADLINE_FACTOR = 10;
 /** Never less than this, however short the store timeout. */
@@ -21,7 +23,12 @@ const MIN_SWEEP_DEADLINE_MS = 10_000;
  */
 export async function removeExpiredRows(
   table: SessionTable,
-  { batchSize = SWEEP_BATCH_SIZE, signal }: SweepOptions = {},
+  {
+    batchSize = table.dialect === 'sqlite'
+      ? SQLITE_SWEEP_BATCH_SIZE
+      : SWEEP_BATCH_SIZE,
+    signal,
+  }: SweepOptions = {},
 ): Promise<number> {
   const deadline = Math.max(
     SWEEP_DEADLINE_FACTOR * table.timeoutMs,

@@ -65,6 +65,11 @@ describe('toSqlStoreError', () => {
       'the connection to the database failed',
     ],
     [
+      'knex, after the store was closed',
+      new Error('Unable to acquire a connection'),
+      'Unable to acquire a connection: the store is closed',
+    ],
+    [
       'a refused connection',
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
         code: 'ECONNREFUSED',

@@ -93,6 +93,11 @@ export function toSqlStoreError(err: unknown): SqlStoreError {
   // pg reports a dropped connection without a code.
   if (driverMessage(text).startsWith('Connection terminated'))
     return new SqlStoreError('the connection to the database failed');
+  // knex, once its pool is destroyed.
+  if (text.startsWith('Unable to acquire a connection'))
+    return new SqlStoreError(
+      'Unable to acquire a connection: the store is closed',
+    );
   return new SqlStoreError(`unexpected ${name ?? 'error'}`);
 }
 

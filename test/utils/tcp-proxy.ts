@@ -11,6 +11,8 @@ export interface TcpProxy {
   silenceOpenConnections(): void;
   /** Connections open now (silenced or not). */
   readonly openConnections: number;
+  /** Silenced connections the client has not closed yet. */
+  readonly silencedConnections: number;
   /** Holds every byte for `ms` before passing it on (both ways), on every connection. */
   delay(ms: number): void;
   close(): Promise<void>;
@@ -28,6 +30,8 @@ export function forward(
   target: { host: string; port: number },
 ): Promise<TcpProxy> {
   const links = new Set<Link>();
+  /** Sockets of silenced links whose other side closed: kept open until the proxy closes. */
+  const stranded = new Set<Socket>();
   let delayMs = 0;
   const relay = (link: Link, from: Socket, to: Socket) =>
     from.on('data', (chunk: Buffer) => {
@@ -46,8 +50,12 @@ export function forward(
       socket.on('error', () => socket.destroy());
       socket.on('close', () => {
         links.delete(link);
+        stranded.delete(socket);
+        const other = socket === client ? upstream : client;
         // A silenced link stays open on the other side: that is the failure.
-        if (!link.silenced) (socket === client ? upstream : client).destroy();
+        if (link.silenced) {
+          if (!other.destroyed) stranded.add(other);
+        } else other.destroy();
       });
     }
     relay(link, client, upstream);
@@ -64,6 +72,9 @@ export function forward(
         get openConnections() {
           return links.size;
         },
+        get silencedConnections() {
+          return [...links].filter((link) => link.silenced).length;
+        },
         delay: (ms) => {
           delayMs = ms;
         },
@@ -73,6 +84,7 @@ export function forward(
               client.destroy();
               upstream.destroy();
             }
+            for (const socket of stranded) socket.destroy();
             server.close(() => done());
           }),
       }),

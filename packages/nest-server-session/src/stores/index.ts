@@ -3,7 +3,6 @@ import { StoreUnavailableError } from '../store-unavailable.error.js';
 import { ConsistentStore } from './common/consistent-store.js';
 import { withDeadline } from './common/deadline.js';
 import { startExpirySweeps } from './common/expiry-sweeper.js';
-import { legacyBackend } from './common/legacy-backend.js';
 import {
   createSessionCodec,
   type SessionCodec,
@@ -44,7 +43,7 @@ export async function createStore(
       owners: new SessionOwners(backend.users, options),
     }),
     ping: () => pingWithin(() => backend.ping(), options.storeTimeoutMs),
-    removeExpired: removeExpired && (() => removeExpired()),
+    removeExpired,
     close: async () => {
       await stopSweeps();
       await backend.close();
@@ -89,10 +88,9 @@ async function createBackend(
         codec,
       );
     case 'sql':
-      return legacyBackend(
-        await (
-          await import('./sql/sql.store.js')
-        ).createSqlStore(options, codec),
+      return (await import('./sql/sql.store.js')).createSqlStore(
+        options,
+        codec,
       );
     case 'filesystem':
       return (await import('./filesystem/file.store.js')).createFileBackend(

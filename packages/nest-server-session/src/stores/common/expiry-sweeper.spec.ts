@@ -7,12 +7,8 @@ import {
   jest,
 } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import type { SweepOptions } from '../store.contract.js';
 import { startExpirySweeps } from './expiry-sweeper.js';
-
-/** The store's sweep as the sweeper receives it (undefined: the store expires by itself). */
-const handleWith = (
-  removeExpired?: (options?: { signal?: AbortSignal }) => Promise<number>,
-) => removeExpired;
 
 describe('startExpirySweeps', () => {
   beforeEach(() => {
@@ -28,7 +24,7 @@ describe('startExpirySweeps', () => {
 
   it('sweeps every interval until stopped', async () => {
     const removeExpired = jest.fn(() => Promise.resolve(2));
-    const stop = startExpirySweeps(handleWith(removeExpired), 60);
+    const stop = startExpirySweeps(removeExpired, 60);
     await jest.advanceTimersByTimeAsync(59_000);
     expect(removeExpired).not.toHaveBeenCalled();
     await jest.advanceTimersByTimeAsync(1_000);
@@ -45,8 +41,8 @@ describe('startExpirySweeps', () => {
 
   it('does nothing for a store without removeExpired, or with interval 0', async () => {
     const removeExpired = jest.fn(() => Promise.resolve(0));
-    await startExpirySweeps(handleWith(), 60)();
-    const stop = startExpirySweeps(handleWith(removeExpired), 0);
+    await startExpirySweeps(undefined, 60)();
+    const stop = startExpirySweeps(removeExpired, 0);
     await jest.advanceTimersByTimeAsync(3_600_000);
     expect(removeExpired).not.toHaveBeenCalled();
     await stop();
@@ -57,7 +53,7 @@ describe('startExpirySweeps', () => {
     const removeExpired = jest.fn(
       () => new Promise<number>((resolve) => (finish = resolve)),
     );
-    const stop = startExpirySweeps(handleWith(removeExpired), 1);
+    const stop = startExpirySweeps(removeExpired, 1);
     await jest.advanceTimersByTimeAsync(5_000);
     expect(removeExpired).toHaveBeenCalledTimes(1);
     let stopped = false;
@@ -69,20 +65,23 @@ describe('startExpirySweeps', () => {
     expect(stopped).toBe(true);
   });
 
-  it('asks a sweep in progress to stop between batches when stopped', async () => {
+  it('asks a sweep in progress to stop when the sweeps are stopped', async () => {
     let signal: AbortSignal | undefined;
-    let finish: (n: number) => void = () => {};
-    const removeExpired = jest.fn((options?: { signal?: AbortSignal }) => {
-      signal = options?.signal;
-      return new Promise<number>((resolve) => (finish = resolve));
-    });
-    const stop = startExpirySweeps(handleWith(removeExpired), 1);
+    const removeExpired = jest.fn(
+      (options?: SweepOptions) =>
+        new Promise<number>((resolve) => {
+          signal = options?.signal;
+          signal?.addEventListener('abort', () => resolve(5));
+        }),
+    );
+    const stop = startExpirySweeps(removeExpired, 1);
     await jest.advanceTimersByTimeAsync(1_000);
     expect(signal?.aborted).toBe(false);
-    const stopped = stop();
+    await stop();
     expect(signal?.aborted).toBe(true);
-    finish(3);
-    await stopped;
+    expect(Logger.prototype.log).toHaveBeenCalledWith(
+      'Removed 5 expired sessions',
+    );
   });
 
   it('logs a failed sweep and tries again at the next interval', async () => {
@@ -90,7 +89,7 @@ describe('startExpirySweeps', () => {
       .fn<() => Promise<number>>()
       .mockRejectedValueOnce(new Error('database is locked'))
       .mockResolvedValue(1);
-    const stop = startExpirySweeps(handleWith(removeExpired), 10);
+    const stop = startExpirySweeps(removeExpired, 10);
     await jest.advanceTimersByTimeAsync(10_000);
     expect(Logger.prototype.warn).toHaveBeenCalledWith(
       'Sweep of expired sessions failed: database is locked',

@@ -1,5 +1,5 @@
 import type { SessionType } from '../../options/session.options.js';
-import type { SessionBackend } from '../store.contract.js';
+import type { SessionBackend, SweepOptions } from '../store.contract.js';
 import type { ConsistentStore } from './consistent-store.js';
 
 /** What the module builds for the configured type: express-session's store and its lifecycle. */
@@ -15,7 +15,7 @@ export interface SessionStoreHandle {
    * Deletes expired sessions of every prefix and returns how many went; only on stores with no
    * expiry of their own (sql, filesystem), whose expired entries never load but stay on disk.
    */
-  removeExpired?(): Promise<number>;
+  removeExpired?(options?: SweepOptions): Promise<number>;
   /** Releases connections and timers; called when the Nest app shuts down. */
   close(): Promise<void>;
 }

@@ -1,189 +1,166 @@
-import { Store, type SessionData } from 'express-session';
+import { randomInt } from 'node:crypto';
+import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
-import {
-  createSessionCodec,
-  type SessionCodec,
-  type StoredSession,
-} from '../common/session-codec.js';
-import { sessionTtlSeconds } from '../common/session-ttl.js';
-import { settle, type Callback } from '../common/store-callback.js';
-
-interface SessionRow {
-  sid: string;
-  sess: StoredSession;
-  expires_at: number | string;
-}
-
-export interface KnexSessionStoreExtras {
-  /** Encoding of new writes; rows in either format load. @default JSON */
-  codec?: SessionCodec;
-  /** Schema of the table (PostgreSQL); the connection's search path when unset. */
-  schema?: string;
-}
+import type { SessionCodec } from '../common/session-codec.js';
+import type {
+  LoadedSession,
+  ReplaceOutcome,
+  SessionBackend,
+  SessionListing,
+  SessionVersion,
+  SweepOptions,
+} from '../store.contract.js';
+import type { SessionRow, SessionTable } from './session-table.js';
+import { SqlSessionListing } from './sql-listing.js';
+import { removeExpiredRows } from './sql-sweep.js';
+import { prepareSessionTable } from './table-setup.js';
 
 /**
- * A session table on any knex database (SQLite, PostgreSQL, MySQL/MariaDB): `sid` (prefix + id),
- * `sess` (the encoded session, binary so msgpack fits) and `expires_at` (epoch ms, indexed). Expired rows never load; {@link removeExpired} deletes them.
- * Written here rather than taken from connect-session-knex 5, whose touch() neither reports
- * errors nor calls back on failure, and which keeps browser-session cookies for one day
- * whatever the configured lifetime.
+ * Versions are random (48 bits, never 0, the version of rows from before the column existed)
+ * rather than counted: a write knows its version without reading it back (MySQL has no
+ * RETURNING), and a session destroyed and made again never repeats a version a stale request
+ * still holds.
  */
-export class KnexSessionStore extends Store {
-  private readonly codec: SessionCodec;
-  private readonly schema?: string;
-  /** Settles once the table exists; reset after a failure so the next call tries again. */
+const newVersion = () => randomInt(1, 2 ** 48);
+
+/**
+ * Sessions in one table on any knex database (SQLite, PostgreSQL, MySQL/MariaDB): `sid`
+ * (prefix + id), `sess` (the encoded session, binary so msgpack fits), `expires_at` (epoch ms,
+ * indexed) and `version`. Expired rows never load, and are deleted by {@link removeExpired}.
+ * One statement per call: `replace` is an UPDATE conditional on the version read (plus a SELECT
+ * when it matched nothing, to tell a conflict from a session gone), so concurrent writers
+ * never overwrite each other and nothing re-creates a destroyed session.
+ */
+export class KnexSessionBackend implements SessionBackend {
+  readonly type = 'sql';
+  readonly listing: SessionListing;
+  /** Settles once the table is ready; reset after a failure so the next call tries again. */
   private tableReady?: Promise<void>;
 
   constructor(
-    private readonly db: Knex,
-    private readonly table: string,
+    private readonly table: SessionTable,
     private readonly prefix: string,
-    private readonly lifetimeSeconds: number,
-    extras: KnexSessionStoreExtras = {},
+    private readonly codec: SessionCodec,
   ) {
-    super();
-    this.codec = extras.codec ?? createSessionCodec();
-    this.schema = extras.schema;
+    this.listing = new SqlSessionListing(table, prefix, codec, () =>
+      this.ready(),
+    );
   }
 
-  /** Creates the table (and its schema) with the expiry index when missing, once. */
-  createTable(): Promise<void> {
-    this.tableReady ??= this.createTableNow().catch((err: unknown) => {
-      this.tableReady = undefined;
-      throw err;
-    });
+  /** Creates or upgrades the table, once. */
+  ready(): Promise<void> {
+    this.tableReady ??= prepareSessionTable(this.table).catch(
+      (err: unknown) => {
+        this.tableReady = undefined;
+        throw err;
+      },
+    );
     return this.tableReady;
   }
 
-  private async createTableNow(): Promise<void> {
-    const mysql = this.db.client.config.client === 'mysql2';
-    if (this.schema) await this.db.schema.createSchemaIfNotExists(this.schema);
-    const schema = this.schemaBuilder();
-    if (await schema.hasTable(this.table)) return;
-    await schema.createTable(this.table, (table) => {
-      const sid = table.string('sid', 255).primary();
-      // MySQL compares strings case-insensitively by default; ids differ by case alone.
-      if (mysql) sid.collate('utf8mb4_bin');
-      if (mysql) table.specificType('sess', 'longblob').notNullable();
-      else table.binary('sess').notNullable();
-      table.bigInteger('expires_at').notNullable().index();
-      if (mysql) table.charset('utf8mb4');
-    });
+  async load(sid: string): Promise<LoadedSession | null> {
+    await this.ready();
+    return this.current(this.prefix + sid);
   }
 
-  get(sid: string, cb: Callback<SessionData | null>): void {
-    this.run(cb, async () => {
-      const key = this.prefix + sid;
-      const row = await this.live()
-        .where('sid', key)
-        .first<SessionRow | undefined>('sess');
-      return row ? this.codec.decode(row.sess, key) : null;
-    });
-  }
-
-  set(sid: string, session: SessionData, cb?: Callback): void {
-    this.run(cb, async () => {
-      const ttl = sessionTtlSeconds(session, this.lifetimeSeconds);
-      if (ttl <= 0)
-        return void (await this.rows()
-          .where('sid', this.prefix + sid)
-          .delete());
-      await this.rows()
+  async create(
+    sid: string,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<SessionVersion> {
+    await this.ready();
+    const version = newVersion();
+    await this.table.run(
+      this.table
+        .rows()
         .insert({
           sid: this.prefix + sid,
-          sess: toBytes(this.codec.encode(session)),
-          expires_at: Date.now() + ttl * 1000,
+          ...this.data(session, ttlSeconds),
+          version,
         })
         .onConflict('sid')
-        .merge(['sess', 'expires_at']);
-    });
+        .merge(['sess', 'expires_at', 'version']),
+    );
+    return version;
   }
 
-  touch(sid: string, session: SessionData, cb?: Callback): void {
-    this.run(cb, async () => {
-      const ttl = sessionTtlSeconds(session, this.lifetimeSeconds);
-      await this.live()
+  async replace(
+    sid: string,
+    version: SessionVersion,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<ReplaceOutcome> {
+    await this.ready();
+    const key = this.prefix + sid;
+    if (typeof version === 'number') {
+      const next = newVersion();
+      const replaced = await this.table.run<number>(
+        this.live()
+          .where({ sid: key, version })
+          .update({ ...this.data(session, ttlSeconds), version: next }),
+      );
+      if (replaced > 0) return { status: 'replaced', version: next };
+    }
+    const current = await this.current(key);
+    return current ? { status: 'conflict', current } : { status: 'gone' };
+  }
+
+  async touch(sid: string, ttlSeconds: number): Promise<boolean> {
+    await this.ready();
+    const touched = await this.table.run<number>(
+      this.live()
         .where('sid', this.prefix + sid)
-        .update({ expires_at: Date.now() + ttl * 1000 });
-    });
+        .update({ expires_at: expiry(ttlSeconds) }),
+    );
+    return touched > 0;
   }
 
-  destroy(sid: string, cb?: Callback): void {
-    this.run(cb, async () => {
-      await this.rows()
+  /** An expired row is left to the sweep: it was no session any more. */
+  async destroy(sid: string): Promise<boolean> {
+    await this.ready();
+    const deleted = await this.table.run<number>(
+      this.live()
         .where('sid', this.prefix + sid)
-        .delete();
-    });
+        .delete(),
+    );
+    return deleted > 0;
   }
 
-  all(cb: Callback<{ [sid: string]: SessionData }>): void {
-    this.run(cb, async () => {
-      const rows = await this.ownLive().select<SessionRow[]>('sid', 'sess');
-      const sessions: { [sid: string]: SessionData } = {};
-      for (const row of rows) {
-        const session = this.codec.decode(row.sess, row.sid);
-        if (session) sessions[row.sid.slice(this.prefix.length)] = session;
-      }
-      return sessions;
-    });
+  async ping(): Promise<void> {
+    await this.table.run(this.table.db.raw('select 1'));
   }
 
-  length(cb: Callback<number>): void {
-    this.run(cb, async () => {
-      const row = await this.ownLive()
-        .count<{ n: number | string }[]>({ n: '*' })
-        .first();
-      return Number(row?.n ?? 0);
-    });
+  close(): Promise<void> {
+    return this.table.db.destroy();
   }
 
-  clear(cb?: Callback): void {
-    this.run(cb, async () => {
-      await this.own(this.rows()).delete();
-    });
+  async removeExpired(options?: SweepOptions): Promise<number> {
+    await this.ready();
+    return removeExpiredRows(this.table, options);
   }
 
-  /** Deletes expired sessions of every prefix; returns how many went. */
-  async removeExpired(now = Date.now()): Promise<number> {
-    await this.createTable();
-    return this.rows().where('expires_at', '<=', now).delete();
+  private async current(key: string): Promise<LoadedSession | null> {
+    const row = await this.table.run<SessionRow | undefined>(
+      this.live().where('sid', key).first('sess', 'version'),
+    );
+    // Not the key: the codec would log it, and a log line must name no session.
+    const session = row && this.codec.decode(row.sess);
+    return session ? { session, version: Number(row.version) } : null;
   }
 
-  private schemaBuilder(): Knex.SchemaBuilder {
-    return this.schema
-      ? this.db.schema.withSchema(this.schema)
-      : this.db.schema;
-  }
-
-  private rows(): Knex.QueryBuilder {
-    return this.schema
-      ? this.db.withSchema(this.schema).from(this.table)
-      : this.db(this.table);
+  private data(session: SessionData, ttlSeconds: number) {
+    return {
+      sess: toBytes(this.codec.encode(session)),
+      expires_at: expiry(ttlSeconds),
+    };
   }
 
   private live(): Knex.QueryBuilder {
-    return this.rows().where('expires_at', '>', Date.now());
-  }
-
-  private ownLive(): Knex.QueryBuilder {
-    return this.own(this.live());
-  }
-
-  /**
-   * Rows under this store's prefix: substr rather than LIKE, which would treat `_` and `%` as
-   * wildcards. SQL counts characters, so the length is in code points, not UTF-16 units.
-   */
-  private own(query: Knex.QueryBuilder): Knex.QueryBuilder {
-    return query.whereRaw('substr(sid, 1, ?) = ?', [
-      [...this.prefix].length,
-      this.prefix,
-    ]);
-  }
-
-  private run<T>(cb: Callback<T> | undefined, work: () => Promise<T>): void {
-    settle(this.createTable().then(work), cb);
+    return this.table.rows().where('expires_at', '>', Date.now());
   }
 }
+
+const expiry = (ttlSeconds: number) => Date.now() + ttlSeconds * 1000;
 
 /** PostgreSQL would parse a string bound to bytea as escape syntax; bytes go in as they are. */
 function toBytes(encoded: string | Buffer): Buffer {

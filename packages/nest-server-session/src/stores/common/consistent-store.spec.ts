@@ -519,14 +519,20 @@ describe('ConsistentStore', () => {
       expect(store.fateOf(req.session)).toBe('failed');
     });
 
-    it('gives up with a 503 after 100 conflicting writes in a row', async () => {
+    it('gives up with a 503 once conflicts have lasted ten store deadlines', async () => {
       const backend = new FakeBackend();
       backend.put('s', { n: 0 });
       const store = newStore(backend);
       const req = await loadedRequest(store, 's');
       backend.replace = async () => ({ status: 'conflict' });
       data(req.session).n = 1;
-      await expect(save(req.session)).rejects.toThrow(/100 conflicting/);
+      const started = Date.now();
+      await expect(save(req.session)).rejects.toThrow(
+        /conflicting concurrent writes/,
+      );
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(10 * TIMEOUT_MS);
+      expect(elapsed).toBeLessThan(10 * TIMEOUT_MS + 1000);
     }, 20_000);
   });
 

@@ -25,8 +25,14 @@ import { TouchThrottle } from './touch-throttle.js';
 /** Calls over many sessions, which get the longer bulk deadline (admin tools, not pages). */
 const BULK_OPERATIONS = new Set(['all', 'ids', 'length', 'clear', 'list']);
 
-/** Rounds of one write against concurrent writers before it is reported as a failure. */
-const MAX_ATTEMPTS = 100;
+/**
+ * How long one write may keep losing compare-and-set rounds to concurrent writers before it is
+ * reported as a failure, in store deadlines: long enough that a storm of writers on one
+ * session all get through, each waiting its turn with a growing random pause.
+ */
+const CONFLICT_BUDGET_DEADLINES = 10;
+/** Longest random pause between two rounds, in ms. */
+const MAX_BACKOFF_MS = 64;
 
 /** What this request knows of a stored session: which version it holds, and its content. */
 interface Snapshot {
@@ -454,6 +460,8 @@ export class ConsistentStore extends Store {
     base: LoadedSession,
     build: (stored: SessionData) => SessionData | Promise<SessionData>,
   ): Promise<SessionData | null> {
+    const giveUpAt =
+      Date.now() + CONFLICT_BUDGET_DEADLINES * this.options.timeoutMs;
     for (let attempt = 1; ; attempt++) {
       const next = await build(base.session);
       const ttl = this.ttlOf(next);
@@ -478,16 +486,21 @@ export class ConsistentStore extends Store {
       }
       if (outcome.status === 'gone')
         return (this.markGone(session, 'write'), null);
-      if (attempt >= MAX_ATTEMPTS)
+      if (Date.now() >= giveUpAt)
         throw new StoreUnavailableError(
           'set',
-          `gave up after ${MAX_ATTEMPTS} conflicting concurrent writes`,
+          `gave up after ${attempt} conflicting concurrent writes`,
         );
-      // Writers that keep colliding are in lockstep; a short random pause breaks the tie.
-      if (attempt > 3) await pause(Math.random() * Math.min(attempt, 20));
-      const latest =
-        outcome.current ??
-        (await this.call('get', () => this.backend.load(sid)));
+      // Writers that keep colliding are in lockstep: a random pause, growing with each lost
+      // round, spreads them out (exponential back-off with full jitter).
+      let latest: LoadedSession | null | undefined = outcome.current;
+      if (attempt > 1) {
+        await pause(
+          Math.random() * Math.min(2 ** (attempt - 2), MAX_BACKOFF_MS),
+        );
+        latest = undefined;
+      }
+      latest ??= await this.call('get', () => this.backend.load(sid));
       if (!latest) return (this.markGone(session, 'write'), null);
       base = latest;
     }

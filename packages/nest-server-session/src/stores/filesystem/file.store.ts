@@ -26,6 +26,8 @@ import {
   type StoredVersion,
 } from './session-file.js';
 
+type TempFile = Awaited<ReturnType<typeof writeTemp>>;
+
 export { MAX_FILE_KEY_BYTES } from './file-names.js';
 
 /**
@@ -65,8 +67,9 @@ export class FileSessionBackend implements SessionBackend {
   ): Promise<SessionVersion> {
     return guard('create', async () => {
       const name = this.nameOf(sid);
-      return this.locked(name, this.deadline(), (lock) =>
-        this.publish(name, lock, session, ttlSeconds),
+      const temp = await this.writeTemp(session, ttlSeconds);
+      return this.locked(name, this.deadline(), temp, (lock) =>
+        this.publish(name, lock, temp),
       );
     });
   }
@@ -84,10 +87,13 @@ export class FileSessionBackend implements SessionBackend {
       // A first look without the lock: a stale version conflicts without queueing for it.
       const early = this.unlessAt(version, await readLive(path));
       if (early) return early;
-      return this.locked(name, deadline, async (lock) => {
+      // Written and synced before taking the lock, so that concurrent writers sync in
+      // parallel and the lock is held only to check the version and rename.
+      const temp = await this.writeTemp(session, ttlSeconds);
+      return this.locked(name, deadline, temp, async (lock) => {
         const outcome = this.unlessAt(version, await readLive(path));
         if (outcome) return outcome;
-        const written = await this.publish(name, lock, session, ttlSeconds);
+        const written = await this.publish(name, lock, temp);
         return { status: 'replaced', version: written } as const;
       });
     });
@@ -140,34 +146,30 @@ export class FileSessionBackend implements SessionBackend {
       : { status: 'gone' };
   }
 
+  private writeTemp(
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<TempFile> {
+    return writeTemp(this.dir, this.codec.encode(session), ttlSeconds);
+  }
+
   /**
-   * Writes `session` to a temp file and renames it over the session's name, under its lock:
-   * the rename replaces the file in one step, so a reader sees one version or the other.
+   * Renames a written temp file over the session's name, under its lock: the rename replaces
+   * the file in one step, so a reader sees one version or the other.
    */
   private async publish(
     name: string,
     lock: FileLock,
-    session: SessionData,
-    ttlSeconds: number,
+    temp: TempFile,
   ): Promise<SessionVersion> {
-    const temp = await writeTemp(
-      this.dir,
-      this.codec.encode(session),
-      ttlSeconds,
-    );
-    try {
-      lock.assertHeld();
-      await fs.rename(temp.path, join(this.dir, name));
-      return temp.version;
-    } catch (err) {
-      await fs.unlink(temp.path).catch(() => undefined);
-      throw err;
-    }
+    lock.assertHeld();
+    await fs.rename(temp.path, join(this.dir, name));
+    return temp.version;
   }
 
   private remove(name: string, deadline: number): Promise<boolean> {
     const path = join(this.dir, name);
-    return this.locked(name, deadline, async (lock) => {
+    return this.locked(name, deadline, undefined, async (lock) => {
       const stats = await orNull(fs.lstat(path));
       if (!stats) return false;
       lock.assertHeld();
@@ -175,19 +177,28 @@ export class FileSessionBackend implements SessionBackend {
     });
   }
 
+  /**
+   * `work` under the session's lock; `temp`, a version written for it, is removed unless
+   * `work` renamed it into place.
+   */
   private async locked<T>(
     name: string,
     deadline: number,
+    temp: TempFile | undefined,
     work: (lock: FileLock) => Promise<T>,
   ): Promise<T> {
-    const lock = await FileLock.acquire(
-      join(this.dir, lockNameOf(name)),
-      deadline,
-    );
     try {
-      return await work(lock);
+      const lock = await FileLock.acquire(
+        join(this.dir, lockNameOf(name)),
+        deadline,
+      );
+      try {
+        return await work(lock);
+      } finally {
+        await lock.release();
+      }
     } finally {
-      await lock.release();
+      if (temp) await fs.unlink(temp.path).catch(() => undefined);
     }
   }
 

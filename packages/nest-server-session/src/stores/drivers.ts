@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { inspect } from 'node:util';
 import type { ResolvedSessionOptions } from '../options/session.options.js';
 
 /**
@@ -41,6 +42,19 @@ function isInstalled(name: string): boolean {
   }
 }
 
+/**
+ * A store's driver is not installed. Logged, it is its message alone: Nest logs an error thrown
+ * while the app starts with util.inspect, and the stack (frames in Nest's injector) would bury
+ * the one line that says what to install. `stack` itself is kept.
+ */
+export class MissingDriverError extends Error {
+  override readonly name = 'MissingDriverError';
+
+  [inspect.custom](): string {
+    return this.message;
+  }
+}
+
 /** Throws one line naming every missing driver of the configured type, and how to add them. */
 export function assertDriversInstalled(
   options: ResolvedSessionOptions,
@@ -49,7 +63,7 @@ export function assertDriversInstalled(
   const missing = driversOf(options).filter((name) => !installed(name));
   if (missing.length === 0) return;
   const needs = driversOf(options).join(' and ');
-  throw new Error(
+  throw new MissingDriverError(
     `SESSION_TYPE=${options.type} needs ${needs}: npm install ${missing.join(' ')}`,
   );
 }

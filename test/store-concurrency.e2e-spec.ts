@@ -83,9 +83,9 @@ describeEachStore('conformance:', (store) => {
       expect(session.username).toBe('alice');
     });
 
-    it('keeps a logout: a slow writer in flight does not bring the session back, and its answer sends no cookie (10 browsers at once)', async () => {
+    it('keeps a logout: a slow writer in flight does not bring the session back, and its answer sends no cookie (20 browsers at once)', async () => {
       await Promise.all(
-        Array.from({ length: 10 }, async () => {
+        Array.from({ length: 20 }, async () => {
           const { cookie, sid } = await newBrowser();
           const slow = post(`/test-session/set/late?wait=${SLOW_MS}`, cookie);
           const slowAnswer = (async () => slow)();
@@ -102,7 +102,7 @@ describeEachStore('conformance:', (store) => {
 
     it('keeps a rotated id dead: logging in again while a slow writer holds the old id', async () => {
       await Promise.all(
-        Array.from({ length: 10 }, async () => {
+        Array.from({ length: 20 }, async () => {
           const { agent, cookie, sid } = await newBrowser();
           const slowAnswer = (async () =>
             post(`/test-session/set/late?wait=${SLOW_MS}`, cookie))();

@@ -38,6 +38,9 @@ describe('sessionOptionsFromEnv', () => {
         permanent: true,
         skipAnonymousReads: true,
         storeTimeoutMs: 1000,
+        userIdKey: 'username',
+        trackIp: false,
+        absoluteLifetime: 0,
         serialization: 'json',
         cookie: { name: 'session', secure: false, sameSite: 'lax' },
       });

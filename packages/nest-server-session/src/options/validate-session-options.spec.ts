@@ -40,6 +40,9 @@ describe('validateSessionOptions', () => {
         excludeRoutes: [],
         skipAnonymousReads: false,
         afterSession: [],
+        userIdKey: 'username',
+        trackIp: false,
+        absoluteLifetime: 0,
         serialization: 'json',
         maxSessions: 10_000,
       });
@@ -109,6 +112,9 @@ describe('validateSessionOptions', () => {
         excludeRoutes: ['health'],
         skipAnonymousReads: true,
         afterSession: [middleware],
+        userIdKey: 'username',
+        trackIp: false,
+        absoluteLifetime: 0,
         serialization: 'msgpack',
         maxSessions: 5,
       });

@@ -293,22 +293,26 @@ describe('the demo in a real browser (Chromium)', () => {
         expect(await other.locator('main h3').textContent()).toBe('欢迎:小明');
 
         // A slow request of the first tab that writes to the session (an XHR saving a
-        // preference), still running when the second tab logs out.
+        // preference), held at a gate of the test-only route until the second tab has logged
+        // out: it finishes after the logout whatever the machine's load.
         const slowStatus = page.evaluate(() =>
-          fetch('/test-session/set/theme?wait=1500&value=dark', {
+          fetch('/test-session/set/theme?gate=tab&value=dark', {
             method: 'POST',
           }).then(async (res) => {
             await res.text();
             return res.status;
           }),
         );
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect((await fetch(`${base}/test-session/arrived/tab`)).status).toBe(
+          200,
+        );
         const logout = await submitAndFollow(
           other,
           other.getByRole('button', { name: 'Log out' }),
         );
         expect(logout.post.status()).toBe(302);
         expect(await other.locator('main h3').textContent()).toBe('欢迎:');
+        await fetch(`${base}/test-session/open/tab`, { method: 'POST' });
         expect(await slowStatus).toBe(201);
 
         expect((await page.reload())?.status()).toBe(200);

@@ -15,8 +15,7 @@ import {
 import type { StoreProbe } from './utils/store-probes.js';
 import { createTestApp, type TestApp } from './utils/test-app.js';
 
-/** How long a "slow" request takes: long enough for another to finish meanwhile. */
-const SLOW_MS = 500;
+let gates = 0;
 
 describeEachStore('conformance:', (store) => {
   describe('concurrent requests on one session', () => {
@@ -67,6 +66,29 @@ describeEachStore('conformance:', (store) => {
     const isStored = async (sid: string) =>
       (await t.store.backend.load(sid)) !== null;
 
+    /**
+     * Starts a slow request (`path` with a gate) and resolves once its handler runs, its session
+     * loaded; `finish()` lets it go and gives its answer. So it finishes after whatever the test
+     * does in between, however loaded the machine.
+     */
+    async function slowRequest(
+      send: (path: string) => request.Test,
+      path: string,
+    ) {
+      const gate = `g${++gates}`;
+      const answer = (async () =>
+        send(`${path}${path.includes('?') ? '&' : '?'}gate=${gate}`))();
+      await request(t.server).get(`/test-session/arrived/${gate}`).expect(200);
+      return {
+        finish: async () => {
+          await request(t.server)
+            .post(`/test-session/open/${gate}`)
+            .expect(201);
+          return answer;
+        },
+      };
+    }
+
     it('keeps all 50 keys that 50 concurrent requests set (handlers waiting 0-20 ms)', async () => {
       const { cookie } = await newBrowser();
       const answers = await Promise.all(
@@ -87,11 +109,12 @@ describeEachStore('conformance:', (store) => {
       await Promise.all(
         Array.from({ length: 20 }, async () => {
           const { cookie, sid } = await newBrowser();
-          const slow = post(`/test-session/set/late?wait=${SLOW_MS}`, cookie);
-          const slowAnswer = (async () => slow)();
-          await sleep(100);
+          const slow = await slowRequest(
+            (path) => post(path, cookie),
+            '/test-session/set/late',
+          );
           await post('/test-session/logout', cookie).expect(201);
-          const res = await slowAnswer;
+          const res = await slow.finish();
           expect(res.status).toBe(201);
           expect(setCookie(res, 'session')).toBeUndefined();
           expect(await isStored(sid)).toBe(false);
@@ -104,13 +127,14 @@ describeEachStore('conformance:', (store) => {
       await Promise.all(
         Array.from({ length: 20 }, async () => {
           const { agent, cookie, sid } = await newBrowser();
-          const slowAnswer = (async () =>
-            post(`/test-session/set/late?wait=${SLOW_MS}`, cookie))();
-          await sleep(100);
+          const slow = await slowRequest(
+            (path) => post(path, cookie),
+            '/test-session/set/late',
+          );
           const again = await logIn(agent, 'alice');
           const newSid = sessionIdOf(again)!;
           expect(newSid).not.toBe(sid);
-          const res = await slowAnswer;
+          const res = await slow.finish();
           expect(setCookie(res, 'session')).toBeUndefined();
           expect(await isStored(sid)).toBe(false);
           expect(await sessionOf(cookie)).toEqual({});
@@ -136,11 +160,12 @@ describeEachStore('conformance:', (store) => {
 
     it('sends no cookie from a slow reader that finishes after the logout', async () => {
       const { cookie, sid } = await newBrowser();
-      const slowAnswer = (async () =>
-        get(`/test-session/read?wait=${SLOW_MS}`, cookie))();
-      await sleep(100);
+      const slow = await slowRequest(
+        (path) => get(path, cookie),
+        '/test-session/read',
+      );
       await post('/test-session/logout', cookie).expect(201);
-      const res = await slowAnswer;
+      const res = await slow.finish();
       expect(res.status).toBe(200);
       expect(setCookie(res, 'session')).toBeUndefined();
       expect(await isStored(sid)).toBe(false);
@@ -192,5 +217,3 @@ describeEachStore('conformance:', (store) => {
   });
 });
 
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -47,3 +47,8 @@ export function guard<T>(
       throw safeFileError(operation, err);
     });
 }
+
+/** The error of a wait for a session's lock that reached its deadline. */
+export function isLockWaitTimeout(err: unknown): boolean {
+  return err instanceof SessionFileError && err.code === 'ETIMEDOUT';
+}

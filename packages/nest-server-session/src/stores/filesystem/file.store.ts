@@ -11,7 +11,7 @@ import type {
   SessionVersion,
   SweepOptions,
 } from '../store.contract.js';
-import { guard } from './file-errors.js';
+import { guard, isLockWaitTimeout } from './file-errors.js';
 import { FileLock } from './file-lock.js';
 import { FileListing } from './file-listing.js';
 import { lockNameOf, sessionFileName } from './file-names.js';
@@ -27,6 +27,9 @@ import {
 } from './session-file.js';
 
 type TempFile = Awaited<ReturnType<typeof writeTemp>>;
+
+/** Share of the store deadline a replace waits for the session's lock. */
+const LOCK_WAIT_SHARE = 0.75;
 
 export { MAX_FILE_KEY_BYTES } from './file-names.js';
 
@@ -81,7 +84,9 @@ export class FileSessionBackend implements SessionBackend {
     ttlSeconds: number,
   ): Promise<ReplaceOutcome> {
     return guard('replace', async () => {
-      const deadline = this.deadline();
+      // Part of the call's deadline, so that a wait for the lock ends as a conflict (which the
+      // caller retries) before the call itself times out.
+      const deadline = this.deadline(LOCK_WAIT_SHARE);
       const name = this.nameOf(sid);
       const path = join(this.dir, name);
       // A first look without the lock: a stale version conflicts without queueing for it.
@@ -90,12 +95,19 @@ export class FileSessionBackend implements SessionBackend {
       // Written and synced before taking the lock, so that concurrent writers sync in
       // parallel and the lock is held only to check the version and rename.
       const temp = await this.writeTemp(session, ttlSeconds);
-      return this.locked(name, deadline, temp, async (lock) => {
-        const outcome = this.unlessAt(version, await readLive(path));
-        if (outcome) return outcome;
-        const written = await this.publish(name, lock, temp);
-        return { status: 'replaced', version: written } as const;
-      });
+      try {
+        return await this.locked(name, deadline, temp, async (lock) => {
+          const outcome = this.unlessAt(version, await readLive(path));
+          if (outcome) return outcome;
+          const written = await this.publish(name, lock, temp);
+          return { status: 'replaced', version: written } as const;
+        });
+      } catch (err) {
+        // Other writers kept the session's lock all this time: they are writing it, so this
+        // version is most likely stale. A conflict: the caller reads again and retries.
+        if (isLockWaitTimeout(err)) return { status: 'conflict' } as const;
+        throw err;
+      }
     });
   }
 
@@ -206,8 +218,8 @@ export class FileSessionBackend implements SessionBackend {
     return sessionFileName(this.prefix + sid);
   }
 
-  private deadline(): number {
-    return performance.now() + this.timeoutMs;
+  private deadline(share = 1): number {
+    return performance.now() + this.timeoutMs * share;
   }
 }
 

@@ -39,7 +39,7 @@ export interface UserEntryDoc {
 /** The per-user index, served by the `{ user, prefix }` index: `<sessions collection>_users`. */
 export const usersCollectionName = (sessions: string) => `${sessions}_users`;
 
-/** What a user's listing filters on, in this order. */
+/** The index a user's listing is served by: an equality on each field. */
 export const USER_INDEX = { user: 1, prefix: 1 } as const;
 
 /** Documents whose expiry is still ahead: the TTL monitor deletes the others only every 60 s. */

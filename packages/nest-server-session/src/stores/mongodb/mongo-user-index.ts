@@ -63,7 +63,7 @@ export class MongoUserIndex implements UserSessionIndex {
         { upsert: true },
       );
       if ((await users.countDocuments(this.of(userId))) > PRUNE_ABOVE)
-        await this.live(sessions, users, userId);
+        await this.liveEntries(sessions, users, userId);
     });
   }
 
@@ -79,12 +79,12 @@ export class MongoUserIndex implements UserSessionIndex {
   /** Waits for the indexes, as writes do: without them this would scan every entry. */
   list(userId: string): Promise<IndexedSession[]> {
     return this.collections.write('user index list', (sessions, users) =>
-      this.live(sessions, users, userId),
+      this.liveEntries(sessions, users, userId),
     );
   }
 
   /** `userId`'s entries whose session is live, with its expiry; the others are pruned. */
-  private async live(
+  private async liveEntries(
     sessions: Collection<SessionDoc>,
     users: Collection<UserEntryDoc>,
     userId: string,

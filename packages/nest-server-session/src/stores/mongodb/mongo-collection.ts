@@ -1,5 +1,6 @@
 import { Binary, type Collection, type MongoClient } from 'mongodb';
 import type { StoredSession } from '../common/session-codec.js';
+import type { SessionDevice } from '../store.contract.js';
 import { MongoStoreError, mongoStoreError } from './mongo-store.error.js';
 
 /**
@@ -20,6 +21,27 @@ export interface SessionDoc {
   version?: number | null;
 }
 
+/**
+ * An entry of the per-user index, in the collection beside the sessions' ({@link
+ * usersCollectionName}): one per user and session, of every prefix.
+ */
+export interface UserEntryDoc {
+  /** `[prefix, user, sid]` as JSON: distinct for distinct entries, whatever each holds. */
+  _id: string;
+  prefix: string;
+  user: string;
+  sid: string;
+  device: SessionDevice;
+  /** When it was (last) added: the session is written after it, maybe by another instance. */
+  added: Date;
+}
+
+/** The per-user index, served by the `{ user, prefix }` index: `<sessions collection>_users`. */
+export const usersCollectionName = (sessions: string) => `${sessions}_users`;
+
+/** The index a user's listing is served by: an equality on each field. */
+export const USER_INDEX = { user: 1, prefix: 1 } as const;
+
 /** Documents whose expiry is still ahead: the TTL monitor deletes the others only every 60 s. */
 export const live = () => ({ expires: { $gt: new Date() } });
 
@@ -27,14 +49,21 @@ export const live = () => ({ expires: { $gt: new Date() } });
 export const storedOf = (raw: SessionDoc['session']): StoredSession =>
   raw instanceof Binary ? raw.buffer.subarray(0, raw.position) : raw;
 
+/** What a call works on: the sessions, and the per-user index beside them. */
+export type MongoWork<T> = (
+  sessions: Collection<SessionDoc>,
+  users: Collection<UserEntryDoc>,
+) => Promise<T>;
+
 /**
- * The sessions collection, in the database the client's URL names, behind a client that
- * connects on first use and again after a failed attempt (driver 7 alone keeps the topology of
- * a failed first connection, closed, and fails every later call). Every call's error is told
- * without what the driver quotes of documents ({@link mongoStoreError}).
+ * The sessions collection and its per-user index, in the database the client's URL names,
+ * behind a client that connects on first use and again after a failed attempt (driver 7 alone
+ * keeps the topology of a failed first connection, closed, and fails every later call). Every
+ * call's error is told without what the driver quotes of documents ({@link mongoStoreError}).
  */
 export class MongoSessionCollection {
   private readonly collection: Collection<SessionDoc>;
+  private readonly users: Collection<UserEntryDoc>;
   private connecting?: Promise<unknown>;
   private indexing?: Promise<unknown>;
   private closed = false;
@@ -43,33 +72,34 @@ export class MongoSessionCollection {
     private readonly client: MongoClient,
     collectionName: string,
   ) {
-    this.collection = client.db().collection<SessionDoc>(collectionName);
+    const db = client.db();
+    this.collection = db.collection<SessionDoc>(collectionName);
+    this.users = db.collection<UserEntryDoc>(
+      usersCollectionName(collectionName),
+    );
   }
 
-  /** Connects if need be and creates the TTL index; every write retries it until it exists. */
+  /**
+   * Connects if need be and creates the TTL index and the per-user one; every write retries
+   * them until they exist.
+   */
   prepare(): Promise<unknown> {
     return this.describingErrors('index creation', () => this.indexed());
   }
 
-  /** Runs `work` on the collection once connected. */
-  call<T>(
-    operation: string,
-    work: (sessions: Collection<SessionDoc>) => Promise<T>,
-  ): Promise<T> {
+  /** Runs `work` on the collections once connected. */
+  call<T>(operation: string, work: MongoWork<T>): Promise<T> {
     return this.describingErrors(operation, async () => {
       await this.ready();
-      return work(this.collection);
+      return work(this.collection, this.users);
     });
   }
 
-  /** Runs `work` on the collection once connected and the TTL index exists (see prepare). */
-  write<T>(
-    operation: string,
-    work: (sessions: Collection<SessionDoc>) => Promise<T>,
-  ): Promise<T> {
+  /** Runs `work` on the collections once connected and indexed (see prepare). */
+  write<T>(operation: string, work: MongoWork<T>): Promise<T> {
     return this.describingErrors(operation, async () => {
       await this.indexed();
-      return work(this.collection);
+      return work(this.collection, this.users);
     });
   }
 
@@ -87,12 +117,19 @@ export class MongoSessionCollection {
 
   /**
    * The index connect-mongo's `autoRemove: 'native'` makes, which connect-mongo tries only
-   * once: were MongoDB down at that moment, sessions would never expire on the server.
+   * once: were MongoDB down at that moment, sessions would never expire on the server. And the
+   * one a user's listing reads, without which it would scan every user's entries.
    */
   private indexed(): Promise<unknown> {
     this.indexing ??= this.ready()
       .then(() =>
-        this.collection.createIndex({ expires: 1 }, { expireAfterSeconds: 0 }),
+        Promise.all([
+          this.collection.createIndex(
+            { expires: 1 },
+            { expireAfterSeconds: 0 },
+          ),
+          this.users.createIndex(USER_INDEX),
+        ]),
       )
       .catch((err: unknown) => {
         this.indexing = undefined;

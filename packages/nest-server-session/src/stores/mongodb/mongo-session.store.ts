@@ -6,6 +6,7 @@ import type {
   SessionBackend,
   SessionListing,
   SessionVersion,
+  UserSessionIndex,
 } from '../store.contract.js';
 import {
   live,
@@ -15,6 +16,7 @@ import {
 } from './mongo-collection.js';
 import { MongoSessionListing } from './mongo-listing.js';
 import { MongoStoreError } from './mongo-store.error.js';
+import { MongoUserIndex } from './mongo-user-index.js';
 
 /** What a load reads of a document. */
 const LOADED = { projection: { session: 1, version: 1 } } as const;
@@ -35,6 +37,7 @@ const expiryIn = (seconds: number) => new Date(Date.now() + seconds * 1000);
 export class MongoSessionBackend implements SessionBackend {
   readonly type = 'mongodb';
   readonly listing: SessionListing;
+  readonly users: UserSessionIndex;
 
   constructor(
     private readonly sessions: MongoSessionCollection,
@@ -42,6 +45,7 @@ export class MongoSessionBackend implements SessionBackend {
     private readonly codec: SessionCodec,
   ) {
     this.listing = new MongoSessionListing(sessions, prefix, codec);
+    this.users = new MongoUserIndex(sessions, prefix);
   }
 
   load(sid: string): Promise<LoadedSession | null> {

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { SessionData } from 'express-session';
 import { Binary, MongoServerError, type Document } from 'mongodb';
 import { createServer, type Socket } from 'node:net';
 import type { ResolvedOptionsOf } from '../../options/session.options.js';
@@ -14,20 +13,25 @@ import {
 } from '../common/store.fixtures.js';
 import type { SessionBackend } from '../store.contract.js';
 import { FakeMongo, matches } from './fake-mongo.fixtures.js';
+import {
+  COLLECTION,
+  connectMongoDoc,
+  LIFETIME,
+  LIVE,
+  mongoOptions,
+  notPrimary,
+  USERS_COLLECTION,
+} from './mongo-store.fixtures.js';
 import { ownIdFilter } from './mongo-listing.js';
 import { MongoStoreError } from './mongo-store.error.js';
 import { createMongoBackend, createMongoClient } from './mongo.store.js';
 
-const LIFETIME = 3600;
 const TTL = 600;
 const SID = sessionId('abc');
 const KEY = `session:${SID}`;
 
 const secondsFromNow = (date: unknown) =>
   ((date as Date).getTime() - Date.now()) / 1000;
-
-/** The liveness condition every call but create and clear sends: an expiry still ahead. */
-const LIVE = { expires: { $gt: expect.any(Date) } };
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -37,31 +41,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-function mongoOptions(
-  overrides: Partial<ResolvedOptionsOf<'mongodb'>> = {},
-): ResolvedOptionsOf<'mongodb'> {
-  return {
-    type: 'mongodb',
-    url: 'mongodb://127.0.0.1:27017/appdb',
-    collectionName: 'web_sessions',
-    prefix: 'session:',
-    lifetime: LIFETIME,
-    storeTimeoutMs: 300,
-    ...overrides,
-  } as ResolvedOptionsOf<'mongodb'>;
-}
-
-/** A document as the previous release (connect-mongo) wrote it: no version. */
-const connectMongoDoc = (
-  id: string,
-  data: SessionData = session({ old: true }),
-  expiresInMs = 60_000,
-) => ({
-  _id: id,
-  session: JSON.stringify(data),
-  expires: new Date(Date.now() + expiresInMs),
-});
 
 describe('createMongoBackend', () => {
   let fake: FakeMongo;
@@ -74,7 +53,7 @@ describe('createMongoBackend', () => {
   ) => createMongoBackend(mongoOptions(overrides), codec, fake.asClient());
 
   beforeEach(async () => {
-    fake = new FakeMongo();
+    fake = new FakeMongo(COLLECTION);
     backend = await open();
   });
 
@@ -83,13 +62,19 @@ describe('createMongoBackend', () => {
   });
 
   describe('options', () => {
-    it('uses the collection of the URL database and creates the TTL index', async () => {
+    it('uses the collection of the URL database, the users one beside it, and creates their indexes', async () => {
       await sleep(0);
       expect(fake.callsOf('db')).toContainEqual([undefined]);
-      expect(fake.callsOf('collection')).toEqual([['web_sessions']]);
+      expect(fake.callsOf('collection')).toEqual([
+        ['web_sessions'],
+        ['web_sessions_users'],
+      ]);
       expect(fake.callsOf('connect')).toHaveLength(1);
-      expect(fake.callsOf('createIndex')).toEqual([
+      expect(fake.callsOf('createIndex', COLLECTION)).toEqual([
         [{ expires: 1 }, { expireAfterSeconds: 0 }],
+      ]);
+      expect(fake.callsOf('createIndex', USERS_COLLECTION)).toEqual([
+        [{ user: 1, prefix: 1 }],
       ]);
     });
 
@@ -517,33 +502,27 @@ describe('createMongoBackend', () => {
   describe('while MongoDB is down', () => {
     it('starts, fails calls, then connects again and creates the index', async () => {
       await backend.close();
-      fake = new FakeMongo();
+      fake = new FakeMongo(COLLECTION);
       fake.failConnects = 2;
       backend = await open();
       await expect(backend.load(SID)).rejects.toThrow(/ECONNREFUSED/);
       await backend.create(SID, session({ n: 1 }), TTL);
       expect((await backend.load(SID))?.session).toEqual(session({ n: 1 }));
       expect(fake.callsOf('connect')).toHaveLength(3);
-      expect(fake.callsOf('createIndex')).toHaveLength(1);
+      expect(fake.callsOf('createIndex', COLLECTION)).toHaveLength(1);
+      expect(fake.callsOf('createIndex', USERS_COLLECTION)).toHaveLength(1);
     });
 
     it('retries the index with every write until it exists', async () => {
       await backend.close();
-      fake = new FakeMongo();
-      fake.failures.set(
-        'createIndex',
-        new MongoServerError({
-          message: 'not primary',
-          code: 10107,
-          codeName: 'NotWritablePrimary',
-        }),
-      );
+      fake = new FakeMongo(COLLECTION);
+      fake.failures.set(`${COLLECTION}.createIndex`, notPrimary());
       backend = await open();
       await sleep(0);
-      expect(fake.callsOf('createIndex')).toHaveLength(1);
+      expect(fake.callsOf('createIndex', COLLECTION)).toHaveLength(1);
       await backend.create(SID, session(), TTL);
       await backend.touch(SID, TTL);
-      expect(fake.callsOf('createIndex')).toHaveLength(2);
+      expect(fake.callsOf('createIndex', COLLECTION)).toHaveLength(2);
     });
 
     it('fails every call once closed, without connecting again', async () => {
@@ -564,6 +543,30 @@ describe('the fake MongoDB', () => {
       matches({ _id: 'a', version: 2 }, { version: { $in: [null, 0] } }),
     ).toBe(false);
     expect(() => matches({ _id: 'a' }, { $or: [] })).toThrow(/\$or/);
+  });
+
+  it('finds through an index, counting what it examines, and refuses a scan as notablescan does', async () => {
+    const fake = new FakeMongo('c');
+    const c = fake.in('c');
+    for (const [id, user] of [
+      ['1', 'a'],
+      ['2', 'a'],
+      ['3', 'b'],
+    ])
+      c.put({ _id: id, user, n: Number(id) });
+    await c.driver.createIndex({ user: 1, n: 1 });
+    await expect(
+      c.driver.find({ n: { $gt: 1 }, user: 'a' }).toArray(),
+    ).resolves.toEqual([{ _id: '2', user: 'a', n: 2 }]);
+    expect(c.examined).toBe(2);
+    await expect(
+      c.driver.countDocuments({ _id: { $in: ['1', '3', '4'] } }),
+    ).resolves.toBe(2);
+    expect(c.examined).toBe(4);
+    await expect(c.driver.countDocuments({ n: 1 })).rejects.toMatchObject({
+      code: 291,
+      codeName: 'NoQueryExecutionPlans',
+    });
   });
 });
 

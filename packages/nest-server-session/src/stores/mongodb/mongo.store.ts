@@ -30,8 +30,8 @@ export function createMongoClient(
  * Sessions in `collectionName` of the URL's database, as connect-mongo stores them
  * (`{ _id: prefix + sid, session, expires }`, deleted by a TTL index on `expires`, the session
  * encoded by `codec`: a string, or BSON Binary for msgpack) plus a version for compare-and-set
- * writes. Resolves without waiting for MongoDB, so the app starts while it is down; calls then
- * fail one by one until it is back.
+ * writes; each user's sessions in `<collectionName>_users`. Resolves without waiting for
+ * MongoDB, so the app starts while it is down; calls then fail one by one until it is back.
  * @param client the client to use instead of one from {@link createMongoClient} (tests)
  */
 export async function createMongoBackend(

@@ -13,7 +13,10 @@ export const mongodbOptions = commonOptions.extend({
     '`mongodb://` or `mongodb+srv://`, the database in the path',
     { fallback: () => 'mongodb://127.0.0.1:27017/sessions' },
   ),
-  /** Collection that holds the sessions; a TTL index on it expires them. @default 'sessions' */
+  /**
+   * Collection that holds the sessions; a TTL index on it expires them. Each user's sessions
+   * are listed from `<collectionName>_users` beside it. @default 'sessions'
+   */
   collectionName: fromEnv(
     'SESSION_MONGODB_COLLECTION',
     text(

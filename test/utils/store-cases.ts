@@ -197,7 +197,11 @@ export function storeCases(): StoreCase[] {
           // Without a server (the unreachable cases) nothing was made.
           tearDown: () =>
             MONGODB_URL
-              ? dropCollection(MONGODB_URL, collection)
+              ? Promise.all([
+                  dropCollection(MONGODB_URL, collection),
+                  // The per-user index of the same sessions.
+                  dropCollection(MONGODB_URL, `${collection}_users`),
+                ]).then(() => undefined)
               : Promise.resolve(),
         });
       },

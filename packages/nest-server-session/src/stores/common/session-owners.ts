@@ -45,15 +45,7 @@ export class SessionOwners {
   /** The user a session belongs to, if it has one. */
   userOf(session: Partial<SessionData> | undefined): string | undefined {
     const owner = (session as { [OWNER]?: string } | undefined)?.[OWNER];
-    if (owner !== undefined) return owner;
-    let value: unknown = session;
-    for (const key of this.path)
-      value =
-        typeof value === 'object' && value !== null
-          ? (value as Record<string, unknown>)[key]
-          : undefined;
-    if (typeof value === 'number') return String(value);
-    return typeof value === 'string' && value !== '' ? value : undefined;
+    return owner ?? userIdAt(session, this.path);
   }
 
   /** A session was read: remember its user for a later destroy by id. */
@@ -136,7 +128,26 @@ export class SessionOwners {
   }
 }
 
-function createdAt(session: SessionData): number | undefined {
+/**
+ * The user id a session holds at `path` (the `userIdKey` split on dots): a non-empty string,
+ * or a number as its decimal string. Stores that keep an index of their own read it here too.
+ */
+export function userIdAt(
+  session: Partial<SessionData> | undefined,
+  path: readonly string[],
+): string | undefined {
+  let value: unknown = session;
+  for (const key of path)
+    value =
+      typeof value === 'object' && value !== null
+        ? (value as Record<string, unknown>)[key]
+        : undefined;
+  if (typeof value === 'number') return String(value);
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** When `session` was created (epoch ms), if it was stamped. */
+export function createdAt(session: SessionData): number | undefined {
   const value = (session as unknown as Record<string, unknown>)[CREATED_AT_KEY];
   return typeof value === 'number' ? value : undefined;
 }

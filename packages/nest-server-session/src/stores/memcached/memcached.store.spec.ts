@@ -20,6 +20,7 @@ import {
   MEMCACHED_MAX_VALUE_BYTES,
   memcachedExpiry,
 } from './memcached-limits.js';
+import { memcachedOptionsFor } from './memcached.fixtures.js';
 import { createMemcachedBackend } from './memcached.store.js';
 import { createSessionCodec } from '../common/session-codec.js';
 import type { SessionBackend } from '../store.contract.js';
@@ -28,31 +29,6 @@ import { session, sleep } from '../common/store.fixtures.js';
 const TIMEOUT_MS = 500;
 const TTL = 3600;
 const THIRTY_ONE_DAYS = 31 * 24 * 3600;
-
-function optionsFor(
-  servers: string[],
-  overrides: Partial<ResolvedOptionsOf<'memcached'>> = {},
-): ResolvedOptionsOf<'memcached'> {
-  return {
-    type: 'memcached',
-    servers,
-    secret: ['test'],
-    prefix: 'test:',
-    lifetime: THIRTY_ONE_DAYS,
-    permanent: true,
-    storeTimeoutMs: TIMEOUT_MS,
-    touchAfter: 0,
-    excludeRoutes: [],
-    afterSession: [],
-    userIdKey: 'username',
-    trackIp: false,
-    absoluteLifetime: 0,
-    skipAnonymousReads: false,
-    serialization: 'json',
-    cookie: { name: 'session', secure: false, sameSite: 'lax', path: '/' },
-    ...overrides,
-  };
-}
 
 /** The session stored under `sid`, without its version. */
 const loaded = async (b: SessionBackend, sid: string) =>
@@ -88,7 +64,11 @@ describe('MemcachedSessionBackend', () => {
     codec = createSessionCodec('json'),
   ) => {
     const opened = await createMemcachedBackend(
-      optionsFor(addresses, overrides),
+      memcachedOptionsFor(addresses, {
+        storeTimeoutMs: TIMEOUT_MS,
+        lifetime: THIRTY_ONE_DAYS,
+        ...overrides,
+      }),
       codec,
     );
     backends.push(opened);

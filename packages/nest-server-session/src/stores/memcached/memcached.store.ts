@@ -13,7 +13,9 @@ import {
   MEMCACHED_MAX_VALUE_BYTES,
   memcachedExpiry,
 } from './memcached-limits.js';
+import { MemcachedUserIndex } from './memcached-user-index.js';
 import {
+  casOfReply,
   Opcode,
   setExtras,
   Status,
@@ -24,6 +26,12 @@ import {
 } from './memjs-binary.js';
 import { connectMemjs, type MemjsConnection } from './memjs-client.js';
 
+/** What the store reads of its options. */
+type BackendOptions = Pick<
+  ResolvedOptionsOf<'memcached'>,
+  'prefix' | 'userIdKey' | 'touchAfter' | 'storeTimeoutMs'
+>;
+
 export {
   MEMCACHED_MAX_VALUE_BYTES,
   memcachedExpiry,
@@ -33,16 +41,32 @@ export {
  * Sessions in memcached under `prefix + sid`, encoded by the codec, expiring with the session.
  * A version is the item's CAS value (hex), which memcached changes on every write and keeps
  * on a touch; `replace` is a SET carrying it, which memcached applies only if the item still
- * has it. Memcached cannot list keys, so there is no listing.
+ * has it. Memcached cannot list keys, so there is no listing; each user's sessions are
+ * listed by an index item of their own ({@link MemcachedUserIndex}), whose entry a session's
+ * write or refresh keeps up to date.
  */
 export class MemcachedSessionBackend implements SessionBackend {
   readonly type = 'memcached';
+  readonly users: MemcachedUserIndex;
+  private readonly prefix: string;
 
   constructor(
     private readonly memjs: MemjsConnection,
     private readonly codec: SessionCodec,
-    private readonly prefix: string,
-  ) {}
+    options: BackendOptions,
+  ) {
+    this.prefix = options.prefix;
+    this.users = new MemcachedUserIndex(
+      memjs,
+      async (sid) => (await this.load(sid))?.session ?? null,
+      {
+        prefix: options.prefix,
+        userIdPath: options.userIdKey.split('.'),
+        slackMs: options.touchAfter * 1000,
+        timeoutMs: options.storeTimeoutMs,
+      },
+    );
+  }
 
   async load(sid: string): Promise<LoadedSession | null> {
     const reply = await this.send(sid, { opcode: Opcode.get });
@@ -57,7 +81,8 @@ export class MemcachedSessionBackend implements SessionBackend {
     session: SessionData,
     ttlSeconds: number,
   ): Promise<SessionVersion> {
-    const reply = await this.write(sid, session, ttlSeconds);
+    // The module has added it to its user's index already, if it has one.
+    const reply = await this.write(sid, this.encode(session), ttlSeconds);
     if (reply.status !== Status.ok) throw unexpectedStatus('set', reply.status);
     return versionOf(reply);
   }
@@ -68,7 +93,12 @@ export class MemcachedSessionBackend implements SessionBackend {
     session: SessionData,
     ttlSeconds: number,
   ): Promise<ReplaceOutcome> {
-    const reply = await this.write(sid, session, ttlSeconds, casOf(version));
+    const cas = casOf(version);
+    const value = this.encode(session);
+    // The index entry first, so that the session never outlives what it says (it is
+    // extended needlessly when the write then finds a conflict).
+    await this.users.refresh(sid, session, ttlSeconds);
+    const reply = await this.write(sid, value, ttlSeconds, cas);
     switch (reply.status) {
       case Status.ok:
         return { status: 'replaced', version: versionOf(reply) };
@@ -81,10 +111,18 @@ export class MemcachedSessionBackend implements SessionBackend {
     }
   }
 
+  /**
+   * A get-and-touch rather than a TOUCH: the session names the user whose index entry follows.
+   * (The session's expiry moves first here: should the entry's refresh fail, the call fails,
+   * and the module refreshes again on the next request.)
+   */
   async touch(sid: string, ttlSeconds: number): Promise<boolean> {
     const extras = touchExtras(memcachedExpiry(ttlSeconds));
-    const reply = await this.send(sid, { opcode: Opcode.touch, extras });
-    return this.found('touch', reply);
+    const reply = await this.send(sid, { opcode: Opcode.gat, extras });
+    if (!this.found('touch', reply)) return false;
+    const session = this.codec.decode(reply.value);
+    if (session) await this.users.refresh(sid, session, ttlSeconds);
+    return true;
   }
 
   async destroy(sid: string): Promise<boolean> {
@@ -100,22 +138,26 @@ export class MemcachedSessionBackend implements SessionBackend {
     return this.memjs.close();
   }
 
-  /** A SET: unconditional, or with `cas` only onto that version. */
-  private write(
-    sid: string,
-    session: SessionData,
-    ttlSeconds: number,
-    cas?: Buffer,
-  ): Promise<BinaryReply> {
+  /** The session as stored; one too large is refused here, so the version before stays. */
+  private encode(session: SessionData): string | Buffer {
     const value = this.codec.encode(session);
     const bytes = Buffer.byteLength(value);
-    // Refused here, so the version stored before stays readable.
     if (bytes > MEMCACHED_MAX_VALUE_BYTES)
       throw new SessionTooLargeError(
         'memcached',
         bytes,
         MEMCACHED_MAX_VALUE_BYTES,
       );
+    return value;
+  }
+
+  /** A SET: unconditional, or with `cas` only onto that version. */
+  private write(
+    sid: string,
+    value: string | Buffer,
+    ttlSeconds: number,
+    cas?: Buffer,
+  ): Promise<BinaryReply> {
     const extras = setExtras(memcachedExpiry(ttlSeconds));
     return this.send(sid, { opcode: Opcode.set, extras, value, cas });
   }
@@ -133,17 +175,9 @@ export class MemcachedSessionBackend implements SessionBackend {
   }
 }
 
-/**
- * The version of what a reply read or wrote. memcached started with `-C` keeps no CAS values
- * (all zero) and then ignores the CAS of a SET: it would overwrite any version and re-create
- * destroyed sessions, so the store refuses to work with it rather than lose writes silently.
- */
+/** The version of what a reply read or wrote: its CAS value, in hex. */
 function versionOf(reply: BinaryReply): string {
-  if (reply.cas.every((byte) => byte === 0))
-    throw new Error(
-      'memcached runs without CAS values (-C); the session store needs them',
-    );
-  return reply.cas.toString('hex');
+  return casOfReply(reply).toString('hex');
 }
 
 /** The CAS a version stands for; never 0, which would make the SET unconditional. */
@@ -165,5 +199,5 @@ export async function createMemcachedBackend(
   const memjs = connectMemjs(options.servers, options.storeTimeoutMs);
   // Opens the connections so that the first requests need not; a failure is logged, not thrown.
   await memjs.ping().catch(() => undefined);
-  return new MemcachedSessionBackend(memjs, codec, options.prefix);
+  return new MemcachedSessionBackend(memjs, codec, options);
 }

@@ -10,8 +10,12 @@ import { Utils, type Client, type Response } from 'memjs';
 export const Opcode = {
   get: 0x00,
   set: 0x01,
+  /** SET only if there is no such item. */
+  add: 0x02,
   delete: 0x04,
   touch: 0x1c,
+  /** Get-and-touch: reads the value and moves the expiry in one step, CAS unchanged. */
+  gat: 0x1d,
 } as const;
 
 /** Reply statuses the session store tells apart. */
@@ -19,7 +23,7 @@ export const Status = {
   ok: 0x00,
   /** GET, TOUCH, DELETE, CAS SET: no such (live) item. */
   notFound: 0x01,
-  /** CAS SET: the item was written since that CAS was read. */
+  /** CAS SET or DELETE: the item was written since that CAS was read; ADD: it exists. */
   exists: 0x02,
 } as const;
 
@@ -86,6 +90,20 @@ export function perform(
     const { status, cas } = response.header;
     done(null, { status, cas, value: response.val });
   });
+}
+
+/**
+ * The CAS value of what a reply read or wrote, copied out of memjs's buffer. memcached started
+ * with `-C` keeps none (all zero) and then ignores the CAS of a SET: writes would overwrite any
+ * version and re-create destroyed sessions, so the store refuses to work with it rather than
+ * lose writes silently.
+ */
+export function casOfReply(reply: BinaryReply): Buffer {
+  if (reply.cas.every((byte) => byte === 0))
+    throw new Error(
+      'memcached runs without CAS values (-C); the session store needs them',
+    );
+  return Buffer.from(reply.cas);
 }
 
 /** An error for a status the caller did not expect; it names no key or value. */

@@ -1,0 +1,219 @@
+import type { SessionData } from 'express-session';
+import { setTimeout as pause } from 'node:timers/promises';
+import { createdAt, userIdAt } from '../common/session-owners.js';
+import type {
+  IndexedSession,
+  SessionDevice,
+  UserSessionIndex,
+} from '../store.contract.js';
+import { checkMemcachedKey } from './memcached-limits.js';
+import {
+  casOfReply,
+  Opcode,
+  setExtras,
+  Status,
+  unexpectedStatus,
+} from './memjs-binary.js';
+import type { MemjsConnection } from './memjs-client.js';
+import {
+  readIndexItem,
+  userIndexKey,
+  writeIndexItem,
+  type IndexEntry,
+} from './user-index-item.js';
+
+export interface MemcachedUserIndexOptions {
+  prefix: string;
+  /** Where a session keeps its user id: `userIdKey` split on dots. */
+  userIdPath: readonly string[];
+  /**
+   * How stale an entry's expiry may get before a refresh rewrites it, in ms: `touchAfter`,
+   * since the module refreshes a session no more often either.
+   */
+  slackMs: number;
+  /** The store deadline: how long a write may keep losing compare-and-set rounds, in ms. */
+  timeoutMs: number;
+}
+
+/** memcached's clock ticks in whole seconds: an expiry may land up to one second late. */
+const CLOCK_MS = 1000;
+/** Longest random pause between two compare-and-set rounds, in ms. */
+const MAX_BACKOFF_MS = 16;
+
+/**
+ * Each user's sessions in one memcached item ({@link userIndexKey}), changed by
+ * compare-and-set: read with its CAS, written back with it (or ADDed when absent, DELETEd
+ * with it when empty), read again and redone when another writer got there first. Listing
+ * reads the item and that user's sessions, nothing else.
+ *
+ * memcached may evict the item under memory pressure, or it may outlive its expiry less than
+ * a session that kept being refreshed: so every write or refresh of a session also refreshes
+ * its entry ({@link refresh}), re-adding it when it is missing. The item expires after the
+ * latest of its entries.
+ */
+export class MemcachedUserIndex implements UserSessionIndex {
+  constructor(
+    private readonly memjs: MemjsConnection,
+    private readonly loadSession: (sid: string) => Promise<SessionData | null>,
+    private readonly options: MemcachedUserIndexOptions,
+  ) {}
+
+  add(
+    userId: string,
+    sid: string,
+    device: SessionDevice,
+    ttlSeconds: number,
+  ): Promise<void> {
+    const expiresAt = Date.now() + ttlSeconds * 1000;
+    return this.change(userId, (entries) => [
+      ...entries.filter((entry) => entry.sid !== sid),
+      { sid, device, expiresAt },
+    ]);
+  }
+
+  remove(userId: string, sids: string[]): Promise<void> {
+    const removed = new Set(sids);
+    return this.change(userId, (entries) =>
+      entries.some((entry) => removed.has(entry.sid))
+        ? entries.filter((entry) => !removed.has(entry.sid))
+        : null,
+    );
+  }
+
+  /**
+   * The listed sessions that are stored and still name `userId`; the others are pruned, but
+   * for those added within two store deadlines, whose session may not be written yet (the
+   * module adds an entry before it writes the session).
+   */
+  async list(userId: string): Promise<IndexedSession[]> {
+    const { entries } = await this.read(userId);
+    const sessions = await Promise.all(
+      entries.map((entry) => this.loadSession(entry.sid)),
+    );
+    const now = Date.now();
+    const listed: IndexedSession[] = [];
+    const stale: string[] = [];
+    entries.forEach(({ sid, device, expiresAt }, i) => {
+      const session = sessions[i] ?? undefined;
+      if (userIdAt(session, this.options.userIdPath) === userId)
+        // An expiry already past belongs to a refresh that did not reach the index.
+        listed.push({
+          sid,
+          device,
+          expiresAt: expiresAt > now ? expiresAt : null,
+        });
+      else if (now - device.createdAt > 2 * this.options.timeoutMs)
+        stale.push(sid);
+    });
+    // Best effort: the list is right without it, and the next one prunes again.
+    if (stale.length > 0)
+      await this.remove(userId, stale).catch(() => undefined);
+    return listed;
+  }
+
+  /**
+   * `sid` was just refreshed or is about to be written, to expire `ttlSeconds` from now: its
+   * user's entry says so (unless it already does, to within the slack) and its item lives as
+   * long, re-added if it was missing (evicted, or pruned while its session was being written),
+   * with what the session tells of its device.
+   */
+  async refresh(
+    sid: string,
+    session: SessionData,
+    ttlSeconds: number,
+  ): Promise<void> {
+    const userId = userIdAt(session, this.options.userIdPath);
+    if (userId === undefined || ttlSeconds <= 0) return;
+    const expiresAt = Date.now() + ttlSeconds * 1000;
+    await this.change(userId, (entries) => {
+      const entry = entries.find((known) => known.sid === sid);
+      if (entry && entry.expiresAt >= expiresAt - this.options.slackMs)
+        return null;
+      const device = entry?.device ?? {
+        createdAt: createdAt(session) ?? Date.now(),
+      };
+      return [
+        ...entries.filter((known) => known !== entry),
+        { sid, device, expiresAt },
+      ];
+    });
+  }
+
+  /**
+   * Stores `edit(entries)` over the item stored now, by compare-and-set, redoing it on the
+   * newer item after each lost round; `edit` returns null when there is nothing to write.
+   * Entries past their expiry are dropped on the way.
+   */
+  private async change(
+    userId: string,
+    edit: (entries: IndexEntry[]) => IndexEntry[] | null,
+  ): Promise<void> {
+    const giveUpAt = Date.now() + this.options.timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const { entries, cas } = await this.read(userId);
+      const deadline = Date.now() - this.options.slackMs - CLOCK_MS;
+      const next = edit(entries.filter((entry) => entry.expiresAt > deadline));
+      if (next === null || (await this.write(userId, next, cas))) return;
+      if (Date.now() >= giveUpAt)
+        throw new Error(
+          `memcached user index: gave up after ${attempt} conflicting writes`,
+        );
+      // Writers that keep colliding are in lockstep: a random pause spreads them out.
+      await pause(Math.random() * Math.min(2 ** attempt, MAX_BACKOFF_MS));
+    }
+  }
+
+  private async read(
+    userId: string,
+  ): Promise<{ entries: IndexEntry[]; cas?: Buffer }> {
+    const reply = await this.memjs.send(this.keyOf(userId), {
+      opcode: Opcode.get,
+    });
+    if (reply.status === Status.notFound) return { entries: [] };
+    if (reply.status !== Status.ok) throw unexpectedStatus('get', reply.status);
+    return {
+      entries: readIndexItem(reply.value, userId),
+      cas: casOfReply(reply),
+    };
+  }
+
+  /**
+   * Writes `entries` onto the item read at `cas` (none: there was no item). Resolves false
+   * when another writer changed or removed the item meanwhile.
+   */
+  private async write(
+    userId: string,
+    entries: IndexEntry[],
+    cas: Buffer | undefined,
+  ): Promise<boolean> {
+    const key = this.keyOf(userId);
+    if (entries.length === 0) {
+      if (!cas) return true;
+      const reply = await this.memjs.send(key, { opcode: Opcode.delete, cas });
+      // Gone meanwhile is as good as deleted.
+      if (reply.status === Status.ok || reply.status === Status.notFound)
+        return true;
+      if (reply.status === Status.exists) return false;
+      throw unexpectedStatus('delete', reply.status);
+    }
+    const item = writeIndexItem(userId, entries, this.options.slackMs);
+    const extras = setExtras(item.expiry);
+    const reply = await this.memjs.send(
+      key,
+      cas
+        ? { opcode: Opcode.set, extras, value: item.value, cas }
+        : { opcode: Opcode.add, extras, value: item.value },
+    );
+    if (reply.status === Status.ok) return true;
+    // A CAS that no longer matches, an item gone or one ADDed meanwhile: read it again.
+    if (reply.status === Status.exists || reply.status === Status.notFound)
+      return false;
+    throw unexpectedStatus(cas ? 'cas' : 'add', reply.status);
+  }
+
+  private keyOf(userId: string): string {
+    const key = userIndexKey(this.options.prefix, userId);
+    checkMemcachedKey(key);
+    return key;
+  }
+}

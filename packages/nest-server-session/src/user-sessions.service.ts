@@ -15,7 +15,7 @@ export interface UserSessionInfo {
   handle: string;
   /** When the user logged in on it. */
   createdAt: Date;
-  /** Last activity, to within `touchAfter`; null where the store cannot tell (memcached). */
+  /** Last activity, to within `touchAfter`; null where the store cannot tell. */
   lastSeen: Date | null;
   userAgent?: string;
   /** Only with IP tracking on (`trackIp`, SESSION_TRACK_IP). */

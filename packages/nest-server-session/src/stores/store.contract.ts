@@ -148,7 +148,8 @@ export interface IndexedSession {
   device: SessionDevice;
   /**
    * When the session expires in the store (epoch ms); it was last refreshed one lifetime
-   * before. Null where the store cannot tell (memcached).
+   * before. Null where the store cannot tell (memcached, when a refresh failed to reach the
+   * index).
    */
   expiresAt: number | null;
 }

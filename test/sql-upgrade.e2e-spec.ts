@@ -48,8 +48,10 @@ describe.each([
 
     afterAll(async () => {
       await Promise.all(handles.map((handle) => handle.close()));
-      if (db && client !== 'better-sqlite3')
+      if (db && client !== 'better-sqlite3') {
+        await db.schema.dropTableIfExists(`${table}_users`);
         await db.schema.dropTableIfExists(table);
+      }
       await db?.destroy();
       if (dir) await rm(dir, { recursive: true, force: true });
     });

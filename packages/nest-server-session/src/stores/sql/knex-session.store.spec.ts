@@ -355,7 +355,9 @@ describe('KnexSessionBackend', () => {
           2500,
         );
         expect(
-          statements.filter((sql) => sql.startsWith('delete')),
+          statements.filter((sql) =>
+            sql.startsWith(`delete from \`${TABLE}\` `),
+          ),
         ).toHaveLength(3);
         expect(await rows()).toEqual([]);
       });

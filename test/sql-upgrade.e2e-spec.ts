@@ -1,7 +1,8 @@
 /**
- * A session table made by the previous release (sid, sess, expires_at: no version column) on
- * each database: the store adds the column at start, even when two instances start at once,
- * and the sessions already stored keep loading and can be written by compare-and-set.
+ * A session table made by the previous release (sid, sess, expires_at: no version column, no
+ * per-user index table) on each database: the store adds the column and the index table at
+ * start, even when two instances start at once, and the sessions already stored keep loading
+ * and can be written by compare-and-set.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -96,6 +97,8 @@ describe.each([
       ]);
       handles.push(first, second);
       expect(await db.schema.hasColumn(table, 'version')).toBe(true);
+      // And the per-user index table beside it, which the old release did not have.
+      expect(await db.schema.hasTable(`${table}_users`)).toBe(true);
 
       const loaded = await first.backend.load(sid);
       expect(loaded).toEqual({ session: session({ user: 'ann' }), version: 0 });

@@ -68,11 +68,16 @@ function changeNeeded(
 
 function createTable(table: SessionTable): Knex.SchemaBuilder {
   const mysql = table.dialect === 'mysql';
-  return table.schemaBuilder().createTable(table.name, (t) => {
-    sidColumn(t, mysql).primary();
+  const name = table.name;
+  // Named as knex would, unless that is too long: PostgreSQL would cut `<name>_pkey` of a
+  // 63-character name down to the table's own name, and refuse it.
+  return table.schemaBuilder().createTable(name, (t) => {
+    sidColumn(t, mysql).primary(derivedName(name, '_pkey'));
     if (mysql) t.specificType('sess', 'longblob').notNullable();
     else t.binary('sess').notNullable();
-    t.bigInteger('expires_at').notNullable().index();
+    t.bigInteger('expires_at')
+      .notNullable()
+      .index(derivedName(name, '_expires_at_index'));
     t.bigInteger(VERSION_COLUMN).notNullable().defaultTo(0);
     if (mysql) t.charset('utf8mb4');
   });
@@ -101,8 +106,7 @@ function createUserTable(table: SessionTable): Knex.SchemaBuilder {
     t.bigInteger('expires_at')
       .notNullable()
       .index(derivedName(name, '_expires_at_index'));
-    // Named, or PostgreSQL would cut `<long name>_pkey` down to the table's own name. (knex's
-    // options object comes out as SQL text on SQLite and MySQL: the name alone does not.)
+    // (knex's options object would come out as SQL text on SQLite and MySQL; a name does not.)
     t.primary(['user_id', 'sid'], derivedName(name, '_pkey'));
     if (mysql) t.charset('utf8mb4');
   });

@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import knex, { type Knex } from 'knex';
-import { createSessionCodec } from '../common/session-codec.js';
+import type { Knex } from 'knex';
 import { session, sessionId, sleep } from '../common/store.fixtures.js';
-import { KnexSessionBackend } from './knex-session.store.js';
-import { SessionTable } from './session-table.js';
+import type { KnexSessionBackend } from './knex-session.store.js';
+import { memoryDatabase, openBackend } from './sql.fixtures.js';
 import { derivedName } from './sql-limits.js';
 import { userKey } from './user-key.js';
 
@@ -23,15 +22,7 @@ describe('the SQL per-user index', () => {
   let db: Knex;
   let backend: KnexSessionBackend;
 
-  const open = async (prefix = PREFIX) => {
-    const opened = new KnexSessionBackend(
-      new SessionTable(db, TABLE, undefined, 1000),
-      prefix,
-      createSessionCodec(),
-    );
-    await opened.ready();
-    return opened;
-  };
+  const open = (prefix = PREFIX) => openBackend(db, TABLE, prefix);
   const entries = () =>
     db<EntryRow>(USERS)
       .select('user_id', 'sid', 'expires_at')
@@ -45,11 +36,7 @@ describe('the SQL per-user index', () => {
   };
 
   beforeEach(async () => {
-    db = knex({
-      client: 'better-sqlite3',
-      connection: { filename: ':memory:' },
-      useNullAsDefault: true,
-    });
+    db = memoryDatabase();
     backend = await open();
   });
 

@@ -24,10 +24,11 @@ type Batch = (
 ) => Knex.QueryBuilder;
 
 /**
- * Deletes expired rows of every prefix, then the per-user index entries that ended with them
- * (see SqlUserIndex), a bounded batch per statement, each batch committed on its own and with
- * its own deadline, yielding to the event loop between batches. Resolves with the sessions
- * deleted; a failure says how many had gone before it, since those stay gone.
+ * Deletes expired rows of every prefix, then the per-user index entries of sessions that ended
+ * (and moves on the expiry of the due entries of live ones: see SqlUserIndex), a bounded batch
+ * per statement, each batch committed on its own and with its own deadline, yielding to the
+ * event loop between batches. Resolves with the sessions deleted; a failure says how many had
+ * gone before it, since those stay gone.
  */
 export async function removeExpiredRows(
   table: SessionTable,

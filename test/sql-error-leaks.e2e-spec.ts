@@ -58,6 +58,7 @@ function serverDatabase(
       tearDown: async () => {
         await db.schema.dropTableIfExists(name);
         await db.schema.dropTableIfExists(`${name}_moved`);
+        await db.schema.dropTableIfExists(`${name}_users`);
         await db.destroy();
       },
     });

@@ -73,8 +73,10 @@ describe.each([
 
     afterAll(async () => {
       await handle?.close();
-      if (db && client !== 'better-sqlite3')
+      if (db && client !== 'better-sqlite3') {
+        await db.schema.dropTableIfExists(`${table}_users`);
         await db.schema.dropTableIfExists(table);
+      }
       await db?.destroy();
       if (dir) await rm(dir, { recursive: true, force: true });
     });

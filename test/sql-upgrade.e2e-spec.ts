@@ -1,7 +1,8 @@
 /**
- * A session table made by the previous release (sid, sess, expires_at: no version column) on
- * each database: the store adds the column at start, even when two instances start at once,
- * and the sessions already stored keep loading and can be written by compare-and-set.
+ * A session table made by the previous release (sid, sess, expires_at: no version column, no
+ * per-user index table) on each database: the store adds the column and the index table at
+ * start, even when two instances start at once, and the sessions already stored keep loading
+ * and can be written by compare-and-set.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -48,8 +49,10 @@ describe.each([
 
     afterAll(async () => {
       await Promise.all(handles.map((handle) => handle.close()));
-      if (db && client !== 'better-sqlite3')
+      if (db && client !== 'better-sqlite3') {
+        await db.schema.dropTableIfExists(`${table}_users`);
         await db.schema.dropTableIfExists(table);
+      }
       await db?.destroy();
       if (dir) await rm(dir, { recursive: true, force: true });
     });
@@ -94,6 +97,8 @@ describe.each([
       ]);
       handles.push(first, second);
       expect(await db.schema.hasColumn(table, 'version')).toBe(true);
+      // And the per-user index table beside it, which the old release did not have.
+      expect(await db.schema.hasTable(`${table}_users`)).toBe(true);
 
       const loaded = await first.backend.load(sid);
       expect(loaded).toEqual({ session: session({ user: 'ann' }), version: 0 });

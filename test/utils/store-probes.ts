@@ -104,7 +104,7 @@ function knexConfig(client: SqlClient, url: string): Knex.Config {
     : { client, connection: url, pool: { min: 0, max: 2 } };
 }
 
-/** Drops a table a suite made, on a connection of its own. */
+/** Drops a table a suite made, and the per-user index table made beside it, on a connection of its own. */
 export async function dropTable(
   client: SqlClient,
   url: string,
@@ -112,6 +112,7 @@ export async function dropTable(
 ): Promise<void> {
   const db = knexFactory(knexConfig(client, url));
   try {
+    await db.schema.dropTableIfExists(`${table}_users`);
     await db.schema.dropTableIfExists(table);
   } finally {
     await db.destroy();

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import knex, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import { ConsistentStore } from '../common/consistent-store.js';
-import { createSessionCodec } from '../common/session-codec.js';
 import {
   call,
   expiringSession,
@@ -9,8 +8,8 @@ import {
   sessionId,
   sleep,
 } from '../common/store.fixtures.js';
-import { KnexSessionBackend } from './knex-session.store.js';
-import { SessionTable } from './session-table.js';
+import type { KnexSessionBackend } from './knex-session.store.js';
+import { memoryDatabase, openBackend } from './sql.fixtures.js';
 
 interface Row {
   sid: string;
@@ -33,15 +32,7 @@ describe('KnexSessionBackend', () => {
   let db: Knex;
   let backend: KnexSessionBackend;
 
-  const open = async (prefix = PREFIX) => {
-    const opened = new KnexSessionBackend(
-      new SessionTable(db, TABLE, undefined, 1000),
-      prefix,
-      createSessionCodec(),
-    );
-    await opened.ready();
-    return opened;
-  };
+  const open = (prefix = PREFIX) => openBackend(db, TABLE, prefix);
   /** express-session's view of the backend: expiry from the cookie, writes by compare-and-set. */
   const guarded = (b = backend, lifetime = LIFETIME) =>
     new ConsistentStore(b, { timeoutMs: 1000, lifetime });
@@ -59,11 +50,7 @@ describe('KnexSessionBackend', () => {
     });
 
   beforeEach(async () => {
-    db = knex({
-      client: 'better-sqlite3',
-      connection: { filename: ':memory:' },
-      useNullAsDefault: true,
-    });
+    db = memoryDatabase();
     backend = await open();
   });
 
@@ -355,7 +342,9 @@ describe('KnexSessionBackend', () => {
           2500,
         );
         expect(
-          statements.filter((sql) => sql.startsWith('delete')),
+          statements.filter((sql) =>
+            sql.startsWith(`delete from \`${TABLE}\` `),
+          ),
         ).toHaveLength(3);
         expect(await rows()).toEqual([]);
       });

@@ -9,10 +9,12 @@ import type {
   SessionListing,
   SessionVersion,
   SweepOptions,
+  UserSessionIndex,
 } from '../store.contract.js';
 import type { SessionRow, SessionTable } from './session-table.js';
 import { SqlSessionListing } from './sql-listing.js';
 import { removeExpiredRows } from './sql-sweep.js';
+import { SqlUserIndex } from './sql-user-index.js';
 import { prepareSessionTable } from './table-setup.js';
 
 /**
@@ -29,11 +31,13 @@ const newVersion = () => randomInt(1, 2 ** 48);
  * indexed) and `version`. Expired rows never load, and are deleted by {@link removeExpired}.
  * One statement per call: `replace` is an UPDATE conditional on the version read (plus a SELECT
  * when it matched nothing, to tell a conflict from a session gone), so concurrent writers
- * never overwrite each other and nothing re-creates a destroyed session.
+ * never overwrite each other and nothing re-creates a destroyed session. Each user's sessions
+ * are indexed in a table beside it (see {@link SqlUserIndex}).
  */
 export class KnexSessionBackend implements SessionBackend {
   readonly type = 'sql';
   readonly listing: SessionListing;
+  readonly users: UserSessionIndex;
   /** Settles once the table is ready; reset after a failure so the next call tries again. */
   private tableReady?: Promise<void>;
 
@@ -45,6 +49,7 @@ export class KnexSessionBackend implements SessionBackend {
     this.listing = new SqlSessionListing(table, prefix, codec, () =>
       this.ready(),
     );
+    this.users = new SqlUserIndex(table, prefix, () => this.ready());
   }
 
   /** Creates or upgrades the table, once. */

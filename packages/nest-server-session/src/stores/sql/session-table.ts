@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { toSqlStoreError } from './sql-errors.js';
+import { derivedName } from './sql-limits.js';
 
 /** A driver's connection (pg's Client, mysql2's Connection), as much of it as is used here. */
 interface RawConnection {
@@ -28,6 +29,8 @@ export interface SessionRow {
  */
 export class SessionTable {
   readonly dialect: SqlDialect;
+  /** The per-user index beside it: `<name>_users`. */
+  readonly usersName: string;
 
   constructor(
     readonly db: Knex,
@@ -39,12 +42,21 @@ export class SessionTable {
     const client = String(db.client.config.client);
     this.dialect =
       client === 'pg' ? 'postgres' : client === 'mysql2' ? 'mysql' : 'sqlite';
+    this.usersName = derivedName(name, '_users');
   }
 
   rows(): Knex.QueryBuilder {
-    return this.schema
-      ? this.db.withSchema(this.schema).from(this.name)
-      : this.db(this.name);
+    return this.from(this.name);
+  }
+
+  /** The rows of the per-user index table. */
+  userRows(): Knex.QueryBuilder {
+    return this.from(this.usersName);
+  }
+
+  /** `name` in the table's schema, as knex takes it where `withSchema` does not reach (joins). */
+  qualified(name: string): string {
+    return this.schema ? `${this.schema}.${name}` : name;
   }
 
   schemaBuilder(): Knex.SchemaBuilder {
@@ -89,6 +101,13 @@ export class SessionTable {
       bindings: readonly Knex.RawBinding[];
     }[])
       await this.run(this.db.raw(sql, bindings));
+  }
+
+  /** With `withSchema`, so that `columnInfo` looks in the schema. */
+  private from(name: string): Knex.QueryBuilder {
+    return this.schema
+      ? this.db.withSchema(this.schema).from(name)
+      : this.db(name);
   }
 
   /**

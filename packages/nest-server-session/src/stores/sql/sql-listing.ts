@@ -8,7 +8,7 @@ import type { SessionRow, SessionTable } from './session-table.js';
 /** Ids per page when the caller names no size. */
 const DEFAULT_PAGE = 1000;
 /** Most ids bound in one `IN (…)`: far below every database's limit on parameters. */
-const IN_LIST_MAX = 500;
+export const IN_LIST_MAX = 500;
 
 /**
  * The sessions of one prefix in a shared table. A row is the prefix's when its key is exactly
@@ -97,15 +97,28 @@ export class SqlSessionListing implements SessionListing {
   }
 
   private own(query: Knex.QueryBuilder): Knex.QueryBuilder {
-    // SQL counts characters (code points), JavaScript's length UTF-16 units.
-    const length = [...this.prefix].length;
-    return query.whereRaw(
-      `substr(sid, 1, ?) = ? and ${this.table.charLength}(sid) = ?`,
-      [length, this.prefix, length + SESSION_ID_LENGTH],
-    );
+    return whereOwnKey(query, this.table, this.prefix);
   }
 
   private live(query: Knex.QueryBuilder): Knex.QueryBuilder {
     return query.where('expires_at', '>', Date.now());
   }
+}
+
+/**
+ * Rows whose key (in `column`) is exactly `prefix` plus a session id, as far as SQL can tell:
+ * the prefix by `substr` (`_` and `%` are no wildcards here), then the key's length.
+ */
+export function whereOwnKey(
+  query: Knex.QueryBuilder,
+  table: SessionTable,
+  prefix: string,
+  column = 'sid',
+): Knex.QueryBuilder {
+  // SQL counts characters (code points), JavaScript's length UTF-16 units.
+  const length = [...prefix].length;
+  return query.whereRaw(
+    `substr(??, 1, ?) = ? and ${table.charLength}(??) = ?`,
+    [column, length, prefix, column, length + SESSION_ID_LENGTH],
+  );
 }

@@ -16,10 +16,19 @@ const SWEEP_DEADLINE_FACTOR = 10;
 /** Never less than this, however short the store timeout. */
 const MIN_SWEEP_DEADLINE_MS = 10_000;
 
+/** One batch of a sweep: a statement changing at most `batchSize` rows due at `now`. */
+type Batch = (
+  table: SessionTable,
+  now: number,
+  batchSize: number,
+) => Knex.QueryBuilder;
+
 /**
- * Deletes expired rows of every prefix, a bounded batch per statement, each batch committed on
- * its own and with its own deadline, yielding to the event loop between batches. Resolves with
- * the rows deleted; a failure says how many had gone before it, since those stay gone.
+ * Deletes expired rows of every prefix, then the per-user index entries of sessions that ended
+ * (and moves on the expiry of the due entries of live ones: see SqlUserIndex), a bounded batch
+ * per statement, each batch committed on its own and with its own deadline, yielding to the
+ * event loop between batches. Resolves with the sessions deleted; a failure says how many had
+ * gone before it, since those stay gone.
  */
 export async function removeExpiredRows(
   table: SessionTable,
@@ -30,34 +39,53 @@ export async function removeExpiredRows(
     signal,
   }: SweepOptions = {},
 ): Promise<number> {
+  let removed = 0;
+  const sweep = async (
+    batch: Batch,
+    after: string,
+    done?: (changed: number) => void,
+  ) => {
+    for (;;) {
+      if (signal?.aborted) return;
+      const changed = await runBatch(table, batch, batchSize).catch(
+        (err: unknown) => {
+          const { reason, code } = toSqlStoreError(err);
+          throw new SqlStoreError(
+            `removed ${removed} expired session${removed === 1 ? '' : 's'}, then ${after}: ${reason}`,
+            code,
+          );
+        },
+      );
+      done?.(changed);
+      if (changed < batchSize) return;
+      await nextTurn();
+    }
+  };
+  await sweep(deleteExpiredSessions, 'a batch failed', (changed) => {
+    removed += changed;
+  });
+  await sweep(
+    deleteDeadEntries,
+    'removing ended sessions from the user index failed',
+  );
+  await sweep(keepLiveEntries, 'updating the user index failed');
+  return removed;
+}
+
+function runBatch(
+  table: SessionTable,
+  batch: Batch,
+  batchSize: number,
+): Promise<number> {
   const deadline = Math.max(
     SWEEP_DEADLINE_FACTOR * table.timeoutMs,
     MIN_SWEEP_DEADLINE_MS,
   );
-  let removed = 0;
-  for (;;) {
-    if (signal?.aborted) return removed;
-    let deleted: number;
-    try {
-      deleted = await table.run<number>(
-        deleteBatch(table, Date.now(), batchSize),
-        deadline,
-      );
-    } catch (err) {
-      const { reason, code } = toSqlStoreError(err);
-      throw new SqlStoreError(
-        `removed ${removed} expired session${removed === 1 ? '' : 's'}, then a batch failed: ${reason}`,
-        code,
-      );
-    }
-    removed += deleted;
-    if (deleted < batchSize) return removed;
-    await nextTurn();
-  }
+  return table.run<number>(batch(table, Date.now(), batchSize), deadline);
 }
 
 /** DELETE … LIMIT where the database has it (MySQL), else through a limited subquery. */
-function deleteBatch(
+function deleteExpiredSessions(
   table: SessionTable,
   now: number,
   batchSize: number,
@@ -68,4 +96,73 @@ function deleteBatch(
   return expired()
     .whereIn('sid', expired().select('sid').limit(batchSize))
     .delete();
+}
+
+/** Index entries past their own expiry whose session is not live: ended, or never written. */
+function deleteDeadEntries(
+  table: SessionTable,
+  now: number,
+  batchSize: number,
+): Knex.QueryBuilder {
+  const dead = entriesDue(table, now, false);
+  if (table.dialect === 'mysql') return dead().limit(batchSize).delete();
+  return dead()
+    .whereIn(
+      ['user_id', 'sid'],
+      dead().select('user_id', 'sid').limit(batchSize),
+    )
+    .delete();
+}
+
+/**
+ * Index entries past their own expiry whose session lives on (it was refreshed since the
+ * login) take the session's expiry, so the next sweeps skip them until then.
+ */
+function keepLiveEntries(
+  table: SessionTable,
+  now: number,
+  batchSize: number,
+): Knex.QueryBuilder {
+  const live = entriesDue(table, now, true);
+  // In the same statement as the condition that the session is live: never null.
+  const sessionExpiry = table.db.raw('(?)', [
+    table
+      .rows()
+      .select('expires_at')
+      .whereRaw('?? = ??', [`${table.name}.sid`, `${table.usersName}.sid`]),
+  ]);
+  const update = { expires_at: sessionExpiry };
+  if (table.dialect === 'mysql') return live().limit(batchSize).update(update);
+  return live()
+    .whereIn(
+      ['user_id', 'sid'],
+      live().select('user_id', 'sid').limit(batchSize),
+    )
+    .update(update);
+}
+
+/**
+ * Index entries whose own expiry has passed, with (`withSession`) or without a live session.
+ * Columns are named by the tables' own names, which a subquery's FROM or a DELETE's target
+ * defines alike.
+ */
+function entriesDue(
+  table: SessionTable,
+  now: number,
+  withSession: boolean,
+): () => Knex.QueryBuilder {
+  const liveSession = () =>
+    table
+      .rows()
+      .select(table.db.raw('1'))
+      .whereRaw('?? = ??', [`${table.name}.sid`, `${table.usersName}.sid`])
+      .where(`${table.name}.expires_at`, '>', now);
+  return () => {
+    const due = table
+      .userRows()
+      .where(`${table.usersName}.expires_at`, '<=', now);
+    return withSession
+      ? due.whereExists(liveSession())
+      : due.whereNotExists(liveSession());
+  };
 }

@@ -52,7 +52,13 @@ export class FileUserIndex implements UserSessionIndex {
     private readonly prefix: string,
   ) {}
 
-  add(userId: string, sid: string, device: SessionDevice): Promise<void> {
+  /** `ttlSeconds` is not needed: an entry stays while its session lives. */
+  add(
+    userId: string,
+    sid: string,
+    device: SessionDevice,
+    _ttlSeconds?: number,
+  ): Promise<void> {
     return guard('index add', async () => {
       const folder = this.folderOf(userId);
       const content: EntryContent = { user: userId, device };
@@ -211,11 +217,16 @@ function parseEntry(text: string): EntryContent | null {
 /**
  * Writes `data` to a new synced temp file (mtime now) in `folder`, made first (0700). Another
  * process may remove the folder, empty, between the mkdir and the write: then it is made again.
+ * (A recursive mkdir would not do: it stats what it found existing, and fails if it went.)
  */
 async function writeIn(folder: string, data: string) {
   for (let attempt = 1; ; attempt++) {
-    await fs.mkdir(folder, { recursive: true, mode: 0o700 });
     try {
+      await fs
+        .mkdir(folder, { mode: 0o700 })
+        .catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+        });
       return await writeTemp(folder, data, 0);
     } catch (err) {
       const { code } = err as NodeJS.ErrnoException;

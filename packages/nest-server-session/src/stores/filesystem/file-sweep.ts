@@ -25,9 +25,9 @@ const STALE_TEMP_MS = 60_000;
 
 /**
  * Deletes the expired sessions of every prefix in `dir`, with the temp files and locks that
- * crashed processes left, and the per-user index entries of ended sessions; resolves with how
- * many sessions went. Streams the folder a batch at
- * a time, the entries of a batch in parallel, and lets the event loop run between batches.
+ * crashed processes left, and the per-user index entries of ended sessions (a user's folder is
+ * one entry of a batch); resolves with how many sessions went. Streams the folder a batch at a
+ * time, the entries of a batch in parallel, and lets the event loop run between batches.
  */
 export async function sweepFolder(
   dir: string,

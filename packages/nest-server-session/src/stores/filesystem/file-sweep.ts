@@ -10,7 +10,9 @@ import {
   lockNameOf,
   TEMP_NAME,
   tempName,
+  USER_FOLDER_NAME,
 } from './file-names.js';
+import { entryOutlived, removeIfEmpty } from './file-user-index.js';
 import { inParallel, namesIn } from './folder.js';
 import { found, isLive, orNull } from './session-file.js';
 
@@ -23,8 +25,9 @@ const STALE_TEMP_MS = 60_000;
 
 /**
  * Deletes the expired sessions of every prefix in `dir`, with the temp files and locks that
- * crashed processes left; resolves with how many sessions went. Streams the folder a batch at
- * a time, the entries of a batch in parallel, and lets the event loop run between batches.
+ * crashed processes left, and the per-user index entries of ended sessions (a user's folder is
+ * one entry of a batch); resolves with how many sessions went. Streams the folder a batch at a
+ * time, the entries of a batch in parallel, and lets the event loop run between batches.
  */
 export async function sweepFolder(
   dir: string,
@@ -51,13 +54,9 @@ async function sweepEntry(
   now: number,
 ): Promise<boolean> {
   const path = join(dir, name);
-  if (TEMP_NAME.test(name)) {
-    const stats = await orNull(fs.lstat(path));
-    // ctime, not mtime: a temp file's mtime is already the expiry it was written with.
-    if (stats && now - stats.ctimeMs > STALE_TEMP_MS)
-      await found(fs.unlink(path));
-    return false;
-  }
+  if (TEMP_NAME.test(name)) return (await removeIfStaleTemp(path, now), false);
+  if (USER_FOLDER_NAME.test(name))
+    return (await sweepUserFolder(dir, name, now), false);
   if (LOCK_NAME.test(name)) return (await breakIfStale(path, now), false);
   if (BREAKER_NAME.test(name))
     return (await removeStaleBreaker(path, now), false);
@@ -71,6 +70,45 @@ async function sweepEntry(
   } finally {
     await lock.release();
   }
+}
+
+/** Removes the temp file at `path` if it was left by a crash. */
+async function removeIfStaleTemp(path: string, now: number): Promise<void> {
+  const stats = await orNull(fs.lstat(path));
+  // ctime, not mtime: a temp file's mtime is already the expiry it was written with.
+  if (stats && now - stats.ctimeMs > STALE_TEMP_MS)
+    await found(fs.unlink(path));
+}
+
+/**
+ * Removes the entries of a user's index folder whose session ended, and temp files left by
+ * crashes, then the folder if that left it empty. One entry at a time: the sweep already has
+ * {@link IN_FLIGHT} folder entries under way.
+ */
+async function sweepUserFolder(
+  dir: string,
+  name: string,
+  now: number,
+): Promise<void> {
+  const folder = join(dir, name);
+  const entries = await orNull(fs.readdir(folder)).catch(
+    (err: NodeJS.ErrnoException) => {
+      // Not a folder: a file that only looks like one, not the index's.
+      if (err.code === 'ENOTDIR') return null;
+      throw err;
+    },
+  );
+  if (!entries) return;
+  for (const entry of entries) {
+    const path = join(folder, entry);
+    if (TEMP_NAME.test(entry)) await removeIfStaleTemp(path, now);
+    else if (
+      keyOfFileName(entry) !== undefined &&
+      (await entryOutlived(dir, folder, entry, now))
+    )
+      await found(fs.unlink(path));
+  }
+  await removeIfEmpty(folder);
 }
 
 /**

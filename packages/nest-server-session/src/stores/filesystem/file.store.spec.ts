@@ -1,11 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { utimesSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import { ConsistentStore } from '../common/consistent-store.js';
@@ -23,6 +21,7 @@ import {
 import type { LoadedSession, SessionVersion } from '../store.contract.js';
 import { FileLock, STALE_LOCK_MS } from './file-lock.js';
 import { createFileBackend, type FileSessionBackend } from './file.store.js';
+import { storeChildren } from './file-store.processes.fixtures.js';
 
 const LIFETIME = 3600;
 const MINUTE = 60_000;
@@ -421,17 +420,9 @@ describe('FileSessionBackend', () => {
   });
 
   describe('other processes', () => {
-    const children: ChildProcess[] = [];
-    afterEach(async () => {
-      await Promise.all(
-        children.splice(0).map((child) => {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          const exited = new Promise((resolve) => child.once('exit', resolve));
-          child.kill('SIGKILL');
-          return exited;
-        }),
-      );
-    });
+    const children = storeChildren();
+    const runChild = children.run;
+    afterEach(() => children.killAll());
 
     it('writers in several processes lose no update', async () => {
       // A long deadline: this is about lost updates, not about waiting.
@@ -462,40 +453,6 @@ describe('FileSessionBackend', () => {
       expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
       await expect(temps()).resolves.toEqual([]);
     }, 60_000);
-
-    /** The spec's sources run in a child node through ts-node, without a build. */
-    function runChild(...args: string[]) {
-      const here = dirname(fileURLToPath(import.meta.url));
-      const child = spawn(
-        process.execPath,
-        [
-          '--no-warnings',
-          '--import',
-          'data:text/javascript,import { register } from "node:module"; import { pathToFileURL } from "node:url"; register("ts-node/esm", pathToFileURL("./"));',
-          join(here, 'file-store.child.fixtures.ts'),
-          ...args,
-        ],
-        {
-          cwd: join(here, '../../..'),
-          env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      children.push(child);
-      let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => (output += chunk));
-      return {
-        child,
-        exited: new Promise((resolve) => child.once('exit', resolve)),
-        exitCode: () => child.exitCode,
-        said: async (line: string) => {
-          while (!output.includes(line)) {
-            if (child.exitCode !== null) throw new Error('child exited');
-            await sleep(20);
-          }
-        },
-      };
-    }
   });
 
   describe('removeExpired', () => {

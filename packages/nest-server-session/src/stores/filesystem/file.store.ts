@@ -16,6 +16,7 @@ import { FileLock } from './file-lock.js';
 import { FileListing } from './file-listing.js';
 import { lockNameOf, sessionFileName } from './file-names.js';
 import { sweepFolder } from './file-sweep.js';
+import { FileUserIndex } from './file-user-index.js';
 import {
   expiryIn,
   found,
@@ -40,11 +41,13 @@ export { MAX_FILE_KEY_BYTES } from './file-names.js';
  * readers, who take no lock, see a whole version or none. Writers and destroyers in every
  * process sharing the folder take the session's {@link FileLock} to check the stored version
  * and rename or unlink: `replace` is a compare-and-set, and nothing re-creates a destroyed
- * session. Lock waits end at the store deadline.
+ * session. Lock waits end at the store deadline. Each user's sessions are listed in a folder
+ * of their own ({@link FileUserIndex}).
  */
 export class FileSessionBackend implements SessionBackend {
   readonly type = 'filesystem';
   readonly listing: FileListing;
+  readonly users: FileUserIndex;
 
   constructor(
     private readonly dir: string,
@@ -57,6 +60,7 @@ export class FileSessionBackend implements SessionBackend {
       load: async (name) => (await this.loadFile(name))?.session ?? null,
       remove: (name) => this.remove(name, this.deadline()),
     });
+    this.users = new FileUserIndex(dir, prefix);
   }
 
   load(sid: string): Promise<LoadedSession | null> {

@@ -362,15 +362,21 @@ describe('FileSessionBackend', () => {
       const quick = await open('session:', createSessionCodec(), dir, 200);
       const version = await create(ABC, session({ n: 1 }));
       const lock = await lockOf(`session:${ABC}`);
-      const started = Date.now();
-      const failed = await quick
-        .replace(ABC, version, session({ n: 2 }), 60)
-        .catch((err: Error) => err);
+      let started = Date.now();
+      const failed = await quick.destroy(ABC).catch((err: Error) => err);
       expect(Date.now() - started).toBeGreaterThanOrEqual(190);
       expect(Date.now() - started).toBeLessThan(1000);
       expect(failed).toMatchObject({ code: 'ETIMEDOUT' });
       expect((failed as Error).message).not.toContain(ABC);
+      // A write waits three quarters of the deadline, then answers a conflict for the caller
+      // to retry, leaving nothing behind.
+      started = Date.now();
+      const blocked = await quick.replace(ABC, version, session({ n: 2 }), 60);
+      expect(blocked.status).toBe('conflict');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+      expect(Date.now() - started).toBeLessThan(1000);
       await lock.release();
+      await expect(temps()).resolves.toEqual([]);
       const outcome = await quick.replace(ABC, version, session({ n: 2 }), 60);
       expect(outcome.status).toBe('replaced');
       await expect(temps()).resolves.toEqual([]);
@@ -383,7 +389,7 @@ describe('FileSessionBackend', () => {
       const lockOfThread = (thread: number) =>
         `${hostname()}\n${process.pid}\n${thread}\nold-token\n`;
       await fs.writeFile(path, lockOfThread(threadId + 1));
-      await expect(replaceAbc(version, { n: 2 }, quick)).rejects.toMatchObject({
+      await expect(quick.destroy(ABC)).rejects.toMatchObject({
         code: 'ETIMEDOUT',
       });
       await fs.writeFile(path, lockOfThread(threadId));
@@ -396,9 +402,9 @@ describe('FileSessionBackend', () => {
       const version = await create(ABC, session({ n: 1 }));
       const path = lockPathOf(`session:${ABC}`);
       await fs.writeFile(path, 'elsewhere\n4242\n0\ntoken\n');
-      await expect(
-        quick.replace(ABC, version, session({ n: 2 }), 60),
-      ).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+      await expect(quick.destroy(ABC)).rejects.toMatchObject({
+        code: 'ETIMEDOUT',
+      });
       const past = new Date(Date.now() - STALE_LOCK_MS - 1000);
       await fs.utimes(path, past, past);
       const outcome = await quick.replace(ABC, version, session({ n: 2 }), 60);

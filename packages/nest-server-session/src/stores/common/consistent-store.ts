@@ -9,12 +9,13 @@ import type {
   SessionListing,
   SessionVersion,
 } from '../store.contract.js';
-import { withDeadline } from './deadline.js';
+import { Deadlines } from './deadline.js';
 import {
   applyChanges,
   changesBetween,
   contentOf,
   copyOf,
+  dataOfContent,
   type SessionChanges,
 } from './session-changes.js';
 import { CREATED_AT_KEY, OWNER, SessionOwners } from './session-owners.js';
@@ -40,6 +41,12 @@ interface Snapshot {
   version: SessionVersion;
   /** As last read or written here, minus the cookie's expiry ({@link contentOf}). */
   content: string;
+}
+
+/** A session read by `get`, until express-session makes it the request's Session. */
+interface Loading {
+  sid: string;
+  version: SessionVersion;
 }
 
 /** What became of a session object in this request, for the answer to act on. */
@@ -87,7 +94,7 @@ export class ConsistentStore extends Store {
   private readonly throttle: TouchThrottle;
   readonly owners: SessionOwners;
   /** Loaded data between `get` and express-session's `createSession`, by object. */
-  private readonly loading = new WeakMap<object, Snapshot>();
+  private readonly loading = new WeakMap<object, Loading>();
   private readonly snapshots = new WeakMap<object, Snapshot>();
   private readonly fates = new WeakMap<object, SessionFate>();
   /** Sessions whose store expiry this request moved (written or touched): cookie due too. */
@@ -95,11 +102,19 @@ export class ConsistentStore extends Store {
   /** Sessions made by a regenerate whose predecessor was already gone: never stored. */
   private readonly orphans = new WeakSet<object>();
 
+  private readonly deadlines: Deadlines;
+  private readonly bulkDeadlines: Deadlines;
+  private readonly bulkTimeoutMs: number;
+
   constructor(
     readonly backend: SessionBackend,
     private readonly options: ConsistentStoreOptions,
   ) {
     super();
+    this.bulkTimeoutMs =
+      options.bulkTimeoutMs ?? Math.max(options.timeoutMs * 30, 30_000);
+    this.deadlines = new Deadlines(options.timeoutMs);
+    this.bulkDeadlines = new Deadlines(this.bulkTimeoutMs);
     this.throttle = options.throttle ?? new TouchThrottle(0);
     this.owners =
       options.owners ??
@@ -122,11 +137,8 @@ export class ConsistentStore extends Store {
       }
       this.owners.loaded(sid, loaded.session);
       this.throttle.loaded(sid, loaded.session);
-      this.loading.set(loaded.session, {
-        sid,
-        version: loaded.version,
-        content: contentOf(loaded.session),
-      });
+      // The snapshot is taken in createSession, once: a read alone costs no serialisation.
+      this.loading.set(loaded.session, { sid, version: loaded.version });
       return loaded.session;
     });
   }
@@ -311,7 +323,7 @@ export class ConsistentStore extends Store {
       await this.save(sid, session as SessionData);
       return this.fates.has(session) ? null : (session as SessionData);
     }
-    const loaded = JSON.parse(snapshot.content) as SessionData;
+    const loaded = dataOfContent(snapshot.content);
     const pending = changesBetween(loaded, session as SessionData);
     let result: { before: SessionData; after: SessionData } | undefined;
     const stored = await this.writeOnto(
@@ -418,7 +430,7 @@ export class ConsistentStore extends Store {
     }
     try {
       if (snapshot?.sid === sid) {
-        const loaded = JSON.parse(snapshot.content) as SessionData;
+        const loaded = dataOfContent(snapshot.content);
         const changes = changesBetween(loaded, session);
         await this.writeOnto(
           sid,
@@ -550,19 +562,17 @@ export class ConsistentStore extends Store {
 
   /** `work` within the deadline; a failure becomes a 503 naming the operation only. */
   private async call<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    const timeoutMs = BULK_OPERATIONS.has(operation)
-      ? (this.options.bulkTimeoutMs ??
-        Math.max(this.options.timeoutMs * 30, 30_000))
-      : this.options.timeoutMs;
+    const deadlines = BULK_OPERATIONS.has(operation)
+      ? this.bulkDeadlines
+      : this.deadlines;
     try {
-      return await withDeadline(
+      return await deadlines.within(
         // A store that throws instead of rejecting is caught all the same.
         new Promise<T>((resolve) => resolve(work())),
-        timeoutMs,
         () =>
           new StoreUnavailableError(
             operation,
-            `timed out after ${timeoutMs} ms`,
+            `timed out after ${deadlines === this.deadlines ? this.options.timeoutMs : this.bulkTimeoutMs} ms`,
           ),
       );
     } catch (err) {

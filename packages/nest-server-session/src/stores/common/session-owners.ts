@@ -1,6 +1,5 @@
 import type { Request } from 'express';
 import type { SessionData } from 'express-session';
-import { LRUCache } from 'lru-cache';
 import type { SessionDevice, UserSessionIndex } from '../store.contract.js';
 
 /** Where a session keeps the time it was created (epoch ms), for the absolute lifetime. */
@@ -31,9 +30,8 @@ export interface SessionOwnersOptions {
  */
 export class SessionOwners {
   private readonly path: string[];
-  private readonly userOfSid = new LRUCache<string, string>({
-    max: MAX_REMEMBERED,
-  });
+  /** A plain Map (this runs on every read); the oldest go first past {@link MAX_REMEMBERED}. */
+  private readonly userOfSid = new Map<string, string>();
 
   constructor(
     readonly index: UserSessionIndex | undefined,
@@ -51,7 +49,14 @@ export class SessionOwners {
   /** A session was read: remember its user for a later destroy by id. */
   loaded(sid: string, session: SessionData): void {
     const user = this.userOf(session);
-    if (user !== undefined) this.userOfSid.set(sid, user);
+    if (user !== undefined) this.remember(sid, user);
+  }
+
+  private remember(sid: string, user: string): void {
+    if (this.userOfSid.get(sid) === user) return;
+    if (this.userOfSid.size >= MAX_REMEMBERED)
+      this.userOfSid.delete(this.userOfSid.keys().next().value!);
+    this.userOfSid.set(sid, user);
   }
 
   /**
@@ -102,7 +107,7 @@ export class SessionOwners {
   ): Promise<void> {
     const user = this.userOf(next);
     const before = this.userOf(previous);
-    if (user !== undefined) this.userOfSid.set(sid, user);
+    if (user !== undefined) this.remember(sid, user);
     else this.userOfSid.delete(sid);
     if (this.index && before !== undefined && before !== user)
       await this.index.remove(before, [sid]);

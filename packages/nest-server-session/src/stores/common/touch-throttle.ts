@@ -1,5 +1,4 @@
 import type { SessionData } from 'express-session';
-import { LRUCache } from 'lru-cache';
 
 /** Sessions whose last refresh this process remembers; older entries are simply refreshed again. */
 const MAX_TRACKED_SESSIONS = 100_000;
@@ -13,14 +12,14 @@ const MAX_TRACKED_SESSIONS = 100_000;
  * concurrent change.
  */
 export class TouchThrottle {
-  private readonly refreshedAt: LRUCache<string, number> | undefined;
+  /**
+   * When each session was last written or refreshed, as far as this process knows. A plain
+   * Map (this runs on every request): entries past `touchAfter` are useless and dropped when
+   * met, and the oldest go first once it holds {@link MAX_TRACKED_SESSIONS}.
+   */
+  private readonly refreshedAt = new Map<string, number>();
 
-  constructor(private readonly touchAfterMs: number) {
-    this.refreshedAt =
-      touchAfterMs > 0
-        ? new LRUCache({ max: MAX_TRACKED_SESSIONS, ttl: touchAfterMs })
-        : undefined;
-  }
+  constructor(private readonly touchAfterMs: number) {}
 
   /** A session was read: its stored cookie tells when it was last written, if it expires. */
   loaded(sid: string, session: Partial<SessionData> | null | undefined): void {
@@ -37,22 +36,23 @@ export class TouchThrottle {
   }
 
   forget(sid: string): void {
-    this.refreshedAt?.delete(sid);
+    this.refreshedAt.delete(sid);
   }
 
   isDue(sid: string): boolean {
-    const last = this.refreshedAt?.get(sid);
-    return last === undefined || Date.now() - last >= this.touchAfterMs;
+    const last = this.refreshedAt.get(sid);
+    if (last === undefined) return true;
+    if (Date.now() - last < this.touchAfterMs) return false;
+    this.refreshedAt.delete(sid);
+    return true;
   }
 
   private note(sid: string, at: number): void {
-    if (!this.refreshedAt || Date.now() - at >= this.touchAfterMs) return;
+    if (this.touchAfterMs <= 0 || Date.now() - at >= this.touchAfterMs) return;
     const known = this.refreshedAt.get(sid);
-    if (known === undefined || at > known) {
-      // The entry is useless once touchAfter has passed since `at`.
-      this.refreshedAt.set(sid, at, {
-        ttl: this.touchAfterMs - (Date.now() - at),
-      });
-    }
+    if (known !== undefined && known >= at) return;
+    if (known === undefined && this.refreshedAt.size >= MAX_TRACKED_SESSIONS)
+      this.refreshedAt.delete(this.refreshedAt.keys().next().value!);
+    this.refreshedAt.set(sid, at);
   }
 }

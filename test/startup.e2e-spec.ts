@@ -363,7 +363,7 @@ describeEachStore('npm start with SESSION_TYPE of the store:', (store) => {
     try {
       expect(await server.health.json()).toEqual({
         status: 'ok',
-        store: { type: store.type, ok: true },
+        store: { type: store.type, ok: true, ...store.health },
       });
       expect((await logInOverHttp(server.port, '小明')).greeting).toBe('小明');
     } finally {

@@ -7,22 +7,42 @@ import { isCluster, type RedisClient, type RedisMode } from './redis-mode.js';
 const CLUSTER_SLOTS = 16384;
 
 /**
+ * Share of the store deadline the servers get to answer, so that the report, with what is
+ * known of them, is ready before the caller's deadline cuts it off.
+ */
+const ANSWER_WITHIN = 0.8;
+
+/**
  * The store's servers as a health check should report them: ok only when sessions can be
  * read and written, which a replica, a sentinel or a cluster missing a slot cannot. Never
- * rejects: what cannot be asked is reported down.
+ * rejects: servers that do not answer in time are reported down.
  */
 export async function redisHealth(
   client: RedisClient,
   mode: RedisMode,
+  timeoutMs: number,
 ): Promise<StoreHealth> {
-  try {
-    return isCluster(client)
-      ? await clusterHealth(client)
-      : await serverHealth(client, mode);
-  } catch (err) {
-    return { ok: false, mode, nodes: [], problem: messageOf(err) };
-  }
+  const ms = Math.floor(timeoutMs * ANSWER_WITHIN);
+  const report = isCluster(client)
+    ? clusterHealth(client)
+    : serverHealth(client, mode);
+  return withDeadline(report, ms, () =>
+    Error(`no answer within ${ms} ms`),
+  ).catch((err: unknown): StoreHealth => ({
+    ok: false,
+    mode,
+    nodes: isCluster(client)
+      ? client.nodes('master').map((node) => down(nodeAddress(node)))
+      : [down(connectedAddress(client))],
+    problem: messageOf(err),
+  }));
 }
+
+const down = (address: string): StoreNodeHealth => ({
+  address,
+  role: 'unknown',
+  up: false,
+});
 
 /** What a server says it is: HELLO (Redis 6+, any ACL user) and ROLE (its replicas). */
 interface ServerRole {
@@ -68,7 +88,7 @@ async function serverHealth(
     return {
       ok: false,
       mode,
-      nodes: [{ address, role: 'unknown', up: false }],
+      nodes: [down(address)],
       problem: `not connected (${client.status})`,
     };
   const { role, serverMode, replicas } = await roleOf(client);
@@ -106,9 +126,8 @@ async function clusterHealth(cluster: Cluster): Promise<StoreHealth> {
       ok: false,
       mode: 'cluster',
       nodes: masters.map((node) => ({
-        address: nodeAddress(node),
-        role: 'master',
-        up: false,
+        ...down(nodeAddress(node)),
+        role: 'master' as const,
       })),
       problem: 'no master answers',
     };

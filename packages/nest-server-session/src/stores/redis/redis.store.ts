@@ -48,6 +48,7 @@ export class RedisSessionBackend implements SessionBackend {
     private readonly connection: RedisConnection,
     private readonly prefix: string,
     private readonly codec: SessionCodec,
+    private readonly timeoutMs: number,
   ) {
     const client = connection.client;
     this.client = client;
@@ -122,7 +123,7 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   health(): Promise<StoreHealth> {
-    return redisHealth(this.client, this.connection.mode);
+    return redisHealth(this.client, this.connection.mode, this.timeoutMs);
   }
 
   /** Closes the client the store made; one the app handed in is the app's to close. */
@@ -148,5 +149,6 @@ export async function createRedisBackend(
     await connectRedis(options),
     options.prefix,
     codec,
+    options.storeTimeoutMs,
   );
 }

@@ -20,6 +20,10 @@ import { createTestApp, type TestApp } from './utils/test-app.js';
 
 const PREFIX = 'commands:';
 
+/** The id of a user's nth session, in the index test. */
+const sidOf = (user: number, device: number) =>
+  sessionId(`u${String(user).padStart(4, '0')}d${device}`);
+
 /**
  * Counts the Redis commands each kind of request costs, on a private redis-server so that no
  * other client's commands are counted: a session layer sits on every request, so these are the
@@ -202,8 +206,6 @@ describe('store commands per request on Redis', () => {
     // Logged in five minutes ago: an entry without its session is pruned only once it is
     // older than a login takes (a fresh one may belong to a session being written).
     const loggedInAt = Date.now() - 300_000;
-    const sidOf = (user: number, device: number) =>
-      sessionId(`u${String(user).padStart(4, '0')}d${device}`);
     for (let user = 0; user < 1000; user += 50)
       await Promise.all(
         Array.from({ length: 50 * 3 }, async (_, i) => {

@@ -92,10 +92,17 @@ export class RedisCluster {
     return node;
   }
 
-  /** The role a node has now, by its own account. */
-  static async roleOf(node: RedisNode): Promise<string | undefined> {
-    return infoFields(await node.ask((client) => client.info('replication')))
-      .role;
+  /** A running replica of `master`, by the replicas' own account. */
+  async replicaOf(master: RedisNode): Promise<RedisNode> {
+    for (const node of this.nodes) {
+      if (!node.running || node === master) continue;
+      const info = infoFields(
+        await node.ask((client) => client.info('replication')),
+      );
+      if (info.role === 'slave' && info.master_port === String(master.port))
+        return node;
+    }
+    throw new Error(`no replica of ${master.address}`);
   }
 
   async stop(): Promise<void> {

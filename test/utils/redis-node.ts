@@ -97,6 +97,14 @@ export function commonNodeArgs(port: number, dir: string): string[] {
   ];
 }
 
+/** Whether `node` is a replica whose link to its master is up (it has synced). */
+export async function isSyncedReplica(node: RedisNode): Promise<boolean> {
+  const info = infoFields(
+    await node.ask((client) => client.info('replication')),
+  );
+  return info.role === 'slave' && info.master_link_status === 'up';
+}
+
 /** Repeats `check` until it returns true, or throws `what` after `timeoutMs`. */
 export async function waitFor(
   what: string,

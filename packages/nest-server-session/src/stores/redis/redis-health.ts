@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../common/deadline.js';
+import { connectedTo } from './sentinel-switch.js';
 import type { StoreHealth, StoreNodeHealth } from '../store.contract.js';
 import { isCluster, type RedisClient, type RedisMode } from './redis-mode.js';
 
@@ -139,7 +140,8 @@ async function clusterHealth(cluster: Cluster): Promise<StoreHealth> {
   const state = fieldsOf(info);
   const nodes = clusterNodes(listing);
   const unanswered = masters.length - reachable.length;
-  const failing = nodes.filter((n) => n.role === 'master' && !n.up).length;
+  // A failed master whose slots went to its replica no longer matters to the sessions.
+  const failing = nodes.filter((n) => n.servesSlots && !n.up).length;
   const problem =
     state.cluster_state !== 'ok'
       ? `cluster_state:${state.cluster_state}`
@@ -153,19 +155,24 @@ async function clusterHealth(cluster: Cluster): Promise<StoreHealth> {
   return {
     ok: problem === undefined,
     mode: 'cluster',
-    nodes,
+    nodes: nodes.map(({ address, role, up }) => ({ address, role, up })),
     ...(problem && { problem }),
   };
 }
 
+/** A node of a CLUSTER NODES answer, and whether it serves slots (a master that holds some). */
+interface ClusterNode extends StoreNodeHealth {
+  servesSlots: boolean;
+}
+
 /** The nodes of a CLUSTER NODES answer, handshakes and address-less ones left out. */
-function clusterNodes(listing: string): StoreNodeHealth[] {
+function clusterNodes(listing: string): ClusterNode[] {
   return listing
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => line.split(' '))
     .filter(([, , flags]) => !/handshake|noaddr/.test(flags))
-    .map(([, endpoint, flags, , , , , link]) => {
+    .map(([, endpoint, flags, , , , , link, ...slots]) => {
       const flagList = flags.split(',');
       return {
         address: endpoint.split('@')[0],
@@ -178,6 +185,7 @@ function clusterNodes(listing: string): StoreNodeHealth[] {
           link === 'connected' &&
           !flagList.includes('fail') &&
           !flagList.includes('fail?'),
+        servesSlots: slots.some((range) => /^\d/.test(range)),
       };
     })
     .toSorted((a, b) => a.address.localeCompare(b.address));
@@ -208,14 +216,7 @@ function misdirected(serverMode: string): string {
 
 /** Where the client is connected now (a Sentinel-named master), else where it was told to go. */
 function connectedAddress(client: Redis): string {
-  const stream = (
-    client as unknown as {
-      stream?: { remoteAddress?: string; remotePort?: number };
-    }
-  ).stream;
-  return stream?.remoteAddress && stream.remotePort
-    ? `${stream.remoteAddress}:${stream.remotePort}`
-    : nodeAddress(client);
+  return connectedTo(client) ?? nodeAddress(client);
 }
 
 function nodeAddress(node: Redis): string {

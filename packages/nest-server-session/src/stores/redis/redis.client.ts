@@ -9,6 +9,7 @@ import {
 import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import { DEFAULT_REDIS_URL } from './redis.options.js';
 import { assertIsPlainServer } from './redis-health.js';
+import { followMasterSwitches } from './sentinel-switch.js';
 import {
   isCluster,
   modeOf,
@@ -21,6 +22,8 @@ export interface RedisConnection {
   mode: RedisMode;
   /** Whether the store made the client, and so closes it. */
   owned: boolean;
+  /** Stops what watches the client (the sentinels' announcements). */
+  stopWatching?: () => void;
 }
 
 /** Longest pause between reconnection attempts: a store that comes back is used within this. */
@@ -47,11 +50,11 @@ export async function connectRedis(
     return { client, mode: modeOf(client), owned: false };
   }
   const timeoutMs = options.storeTimeoutMs;
-  const connection = options.clusterNodes
-    ? { client: clusterClient(options), mode: 'cluster' as const }
+  const connection: RedisConnection = options.clusterNodes
+    ? { client: clusterClient(options), mode: 'cluster', owned: true }
     : options.sentinels
-      ? { client: sentinelClient(options), mode: 'sentinel' as const }
-      : { client: singleClient(options), mode: 'single' as const };
+      ? sentinelConnection(options)
+      : { client: singleClient(options), mode: 'single', owned: true };
   const { client } = connection;
   logOutages(client);
   watchSocketTimers(client);
@@ -63,7 +66,7 @@ export async function connectRedis(
         throw err;
       },
     );
-  return { ...connection, owned: true };
+  return connection;
 }
 
 /**
@@ -102,28 +105,42 @@ function singleClient(options: ResolvedOptionsOf<'redis'>): Redis {
 }
 
 /**
- * The master the sentinels name, asked again on every reconnection; the sentinels' failover
- * announcements (`+switch-master`) drop the connection at once, and a connection that lands on
- * a server that is no master (yet) is dropped again.
+ * The master the sentinels name, asked again on every reconnection. A connection that lands
+ * on a server that is no master (yet) is dropped again by ioredis; the sentinels'
+ * announcements of a new master move the client even when the old one is still running.
  */
-function sentinelClient(options: ResolvedOptionsOf<'redis'>): Redis {
+function sentinelConnection(
+  options: ResolvedOptionsOf<'redis'>,
+): RedisConnection {
   const timeoutMs = options.storeTimeoutMs;
-  return new Redis({
+  const sentinels = options.sentinels!.map(addressOf);
+  const sentinelTLS = options.tls ? {} : undefined;
+  const client = new Redis({
     ...connectionSettings(options),
-    sentinels: options.sentinels!.map(addressOf),
+    sentinels,
     name: options.sentinelName!,
     role: 'master',
     ...(options.sentinelPassword !== undefined && {
       sentinelPassword: options.sentinelPassword,
     }),
-    ...(options.tls && { enableTLSForSentinelMode: true, sentinelTLS: {} }),
+    ...(sentinelTLS && { enableTLSForSentinelMode: true, sentinelTLS }),
     sentinelCommandTimeout: timeoutMs,
     sentinelRetryStrategy: (attempt) =>
       Math.min(attempt * 50, MAX_SENTINEL_RECONNECT_DELAY_MS),
     retryStrategy: (attempt) =>
       Math.min(attempt * 50, MAX_SENTINEL_RECONNECT_DELAY_MS),
-    failoverDetector: true,
   });
+  const stopWatching = followMasterSwitches(
+    client,
+    sentinels,
+    options.sentinelName!,
+    {
+      password: options.sentinelPassword,
+      tls: sentinelTLS,
+      connectTimeout: Math.max(timeoutMs, 2000),
+    },
+  );
+  return { client, mode: 'sentinel', owned: true, stopWatching };
 }
 
 /**
@@ -222,7 +239,9 @@ function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<void> {
 export async function closeRedis({
   client,
   owned,
+  stopWatching,
 }: RedisConnection): Promise<void> {
+  stopWatching?.();
   if (!owned) return;
   // Ending a connection that is already closed would leave ioredis's 2 s disconnect timer
   // behind, holding the process up.

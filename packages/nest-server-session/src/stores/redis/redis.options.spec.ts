@@ -11,28 +11,30 @@ const BASE = { SESSION_SECRET: 's', SESSION_TYPE: 'redis' };
 
 /** The problem lines the environment `env` (on top of a Redis store) is refused with. */
 function envProblems(env: Env): string[] {
-  try {
-    sessionOptionsFromEnv({ ...BASE, ...env });
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidConfigError);
-    return (err as InvalidConfigError).problems;
-  }
-  throw new Error('accepted');
+  return problemsOf(() => sessionOptionsFromEnv({ ...BASE, ...env }));
 }
 
 /** The problem lines `forRoot` options are refused with. */
 function optionProblems(options: Partial<SessionModuleOptions>): string[] {
-  try {
+  return problemsOf(() =>
     validateSessionOptions({
       type: 'redis',
       secret: 's',
       ...options,
-    } as SessionModuleOptions);
+    } as SessionModuleOptions),
+  );
+}
+
+/** The problem lines `configure` must throw. */
+function problemsOf(configure: () => unknown): string[] {
+  let caught: unknown;
+  try {
+    configure();
   } catch (err) {
-    expect(err).toBeInstanceOf(InvalidConfigError);
-    return (err as InvalidConfigError).problems;
+    caught = err;
   }
-  throw new Error('accepted');
+  expect(caught).toBeInstanceOf(InvalidConfigError);
+  return (caught as InvalidConfigError).problems;
 }
 
 const storeOptionsOf = (env: Env) =>

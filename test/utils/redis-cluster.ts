@@ -7,6 +7,7 @@ import {
   RedisNode,
   waitFor,
 } from './redis-node.js';
+import { securedServerArgs, type RedisSecurity } from './redis-security.js';
 
 const run = promisify(execFile);
 
@@ -21,15 +22,26 @@ const NODE_TIMEOUT_MS = 2000;
 export class RedisCluster {
   private constructor(readonly nodes: RedisNode[]) {}
 
-  static async start({ masters = 3 } = {}): Promise<RedisCluster> {
+  /**
+   * With `security`, the nodes take clients and talk among themselves over TLS only (their
+   * bus too), and only its ACL user gets in.
+   */
+  static async start({
+    masters = 3,
+    security,
+  }: {
+    masters?: number;
+    security?: RedisSecurity;
+  } = {}): Promise<RedisCluster> {
     const nodes: RedisNode[] = [];
     const cluster = new RedisCluster(nodes);
     try {
       for (let i = 0; i < masters * 2; i++)
-        nodes.push(await RedisNode.start(await clusterNodeArgs()));
+        nodes.push(await startClusterNode(security));
       await run(
         'redis-cli',
         [
+          ...(security ? redisCliSecurity(security) : []),
           '--cluster',
           'create',
           ...nodes.map((node) => node.address),
@@ -87,7 +99,10 @@ export class RedisCluster {
     );
     const range = ranges.find(([from, to]) => slot >= from && slot <= to);
     const port = range?.[2][1];
-    const node = this.nodes.find((n) => n.port === port);
+    // Asked over plain text, a TLS cluster names its nodes' plain-text ports.
+    const node = this.nodes.find(
+      (n) => n.port === port || n.clientPort === port,
+    );
     if (!node) throw new Error(`no node serves slot ${slot}`);
     return node;
   }
@@ -99,7 +114,10 @@ export class RedisCluster {
       const info = infoFields(
         await node.ask((client) => client.info('replication')),
       );
-      if (info.role === 'slave' && info.master_port === String(master.port))
+      if (
+        info.role === 'slave' &&
+        info.master_port === String(master.clientPort)
+      )
         return node;
     }
     throw new Error(`no replica of ${master.address}`);
@@ -110,10 +128,13 @@ export class RedisCluster {
   }
 }
 
-/** The arguments of a cluster node, its bus on a free port of its own. */
-async function clusterNodeArgs() {
-  const busPort = await freePort();
-  return (port: number, dir: string) => [
+/** The arguments of a cluster node whose bus listens on `busPort`. */
+export function clusterNodeArgs(
+  port: number,
+  dir: string,
+  busPort: number,
+): string[] {
+  return [
     ...commonNodeArgs(port, dir),
     '--cluster-enabled',
     'yes',
@@ -127,5 +148,34 @@ async function clusterNodeArgs() {
     'yes',
     '--repl-diskless-sync-delay',
     '0',
+  ];
+}
+
+/** A cluster node, its bus on a free port of its own; secured, on TLS only (bus included). */
+async function startClusterNode(security?: RedisSecurity): Promise<RedisNode> {
+  const busPort = await freePort();
+  const tlsPort = security && (await freePort());
+  return RedisNode.start(
+    (port, dir) => [
+      ...clusterNodeArgs(port, dir, busPort),
+      ...(security && tlsPort
+        ? [...securedServerArgs(security, tlsPort), '--tls-cluster', 'yes']
+        : []),
+    ],
+    { clientPort: tlsPort, auth: security?.auth },
+  );
+}
+
+/** redis-cli's options for secured nodes. */
+function redisCliSecurity(security: RedisSecurity): string[] {
+  return [
+    '--tls',
+    '--cacert',
+    security.caFile,
+    '--user',
+    security.username,
+    '--pass',
+    security.password,
+    '--no-auth-warning',
   ];
 }

@@ -15,31 +15,51 @@ export class RedisNode extends ServerProcess {
     port: number,
     readonly dir: string,
     args: string[],
+    /** The port apps use: the TLS one of a secured node. */
+    readonly clientPort: number,
+    private readonly auth?: NodeAuth,
   ) {
     super(port, {
       command: 'redis-server',
       debianPackage: 'redis-server',
       args: () => args,
-      probe: { request: 'PING\r\n', answer: '+PONG' },
+      probe: auth
+        ? {
+            request: `AUTH ${[auth.username, auth.password].filter(Boolean).join(' ')}\r\n`,
+            answer: '+OK',
+          }
+        : { request: 'PING\r\n', answer: '+PONG' },
     });
   }
 
   /** Starts redis-server with `args(port, dir)` on a free port. */
   static async start(
     args: (port: number, dir: string) => string[],
+    options: NodeOptions = {},
   ): Promise<RedisNode> {
     const port = await freePort();
-    return RedisNode.startOn(port, (dir) => Promise.resolve(args(port, dir)));
+    return RedisNode.startOn(
+      port,
+      (dir) => Promise.resolve(args(port, dir)),
+      options,
+    );
   }
 
   /** Starts redis-server on `port` with the arguments `prepare` makes in its new folder. */
   static async startOn(
     port: number,
     prepare: (dir: string) => Promise<string[]>,
+    { clientPort = port, auth }: NodeOptions = {},
   ): Promise<RedisNode> {
     const dir = await mkdtemp(join(tmpdir(), 'redis-node-'));
     try {
-      const node = new RedisNode(port, dir, await prepare(dir));
+      const node = new RedisNode(
+        port,
+        dir,
+        await prepare(dir),
+        clientPort,
+        auth,
+      );
       await node.launch();
       return node;
     } catch (err) {
@@ -48,8 +68,9 @@ export class RedisNode extends ServerProcess {
     }
   }
 
+  /** `host:port` apps use. */
   get address(): string {
-    return `127.0.0.1:${this.port}`;
+    return `127.0.0.1:${this.clientPort}`;
   }
 
   /** Starts it again on the same port and folder, after a kill. */
@@ -60,6 +81,7 @@ export class RedisNode extends ServerProcess {
   /** A short-lived client of this node, for the tests' own questions. */
   async ask<T>(question: (client: Redis) => Promise<T>): Promise<T> {
     const client = new Redis(this.port, '127.0.0.1', {
+      ...this.auth,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
       connectTimeout: 1000,
@@ -79,6 +101,18 @@ export class RedisNode extends ServerProcess {
     await super.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Credentials of a node that requires them (for the tests' own plain-text connections). */
+export interface NodeAuth {
+  username?: string;
+  password: string;
+}
+
+export interface NodeOptions {
+  /** The port apps use, where it is not the plain-text one (TLS). */
+  clientPort?: number;
+  auth?: NodeAuth;
 }
 
 /** Arguments every test server takes: loopback only, no RDB snapshots, logs in its folder. */

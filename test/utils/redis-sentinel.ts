@@ -8,6 +8,11 @@ import {
   RedisNode,
   waitFor,
 } from './redis-node.js';
+import {
+  securedServerArgs,
+  tlsArgs,
+  type RedisSecurity,
+} from './redis-security.js';
 
 /** The name the sentinels know the master by: REDIS_SENTINEL_NAME. */
 export const SENTINEL_MASTER_NAME = 'sessions';
@@ -27,32 +32,35 @@ export class RedisSentinelGroup {
     readonly sentinels: RedisNode[],
   ) {}
 
-  static async start(): Promise<RedisSentinelGroup> {
+  /**
+   * With `security`, servers and sentinels take clients and talk among themselves over TLS
+   * only, the servers let only its ACL user in and the sentinels ask for their own password.
+   */
+  static async start({
+    security,
+  }: { security?: RedisSecurity } = {}): Promise<RedisSentinelGroup> {
     const group = new RedisSentinelGroup([], []);
     try {
-      const master = await RedisNode.start(dataNodeArgs());
+      const master = await startDataNode(security);
       group.servers.push(master);
-      group.servers.push(
-        await RedisNode.start((port, dir) => [
-          ...dataNodeArgs()(port, dir),
-          '--replicaof',
-          '127.0.0.1',
-          String(master.port),
-        ]),
-      );
+      group.servers.push(await startDataNode(security, master));
       const ids = Array.from({ length: SENTINELS }, () =>
         randomBytes(20).toString('hex'),
       );
       const ports = await Promise.all(ids.map(() => freePort()));
+      const tlsPorts = await Promise.all(
+        ids.map(() => (security ? freePort() : Promise.resolve(undefined))),
+      );
+      const clientPorts = ports.map((port, i) => tlsPorts[i] ?? port);
       for (let i = 0; i < SENTINELS; i++)
         group.sentinels.push(
-          await startSentinel(ports[i], [
+          await startSentinel(ports[i], tlsPorts[i], security, [
             `sentinel myid ${ids[i]}`,
-            `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${master.port} 2`,
+            `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${master.clientPort} 2`,
             `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} ${DOWN_AFTER_MS}`,
             `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 5000`,
-            `sentinel known-replica ${SENTINEL_MASTER_NAME} 127.0.0.1 ${group.servers[1].port}`,
-            ...ports.flatMap((port, j) =>
+            `sentinel known-replica ${SENTINEL_MASTER_NAME} 127.0.0.1 ${group.servers[1].clientPort}`,
+            ...clientPorts.flatMap((port, j) =>
               j === i
                 ? []
                 : [
@@ -102,7 +110,7 @@ export class RedisSentinelGroup {
             return { fields, replicas };
           });
           if (
-            seen.fields.port !== String(master.port) ||
+            seen.fields.port !== String(master.clientPort) ||
             seen.fields.flags !== 'master' ||
             seen.fields['num-other-sentinels'] !== String(SENTINELS - 1) ||
             !seen.replicas.some(
@@ -118,7 +126,7 @@ export class RedisSentinelGroup {
           );
           if (info.role !== 'slave' || info.master_link_status !== 'up')
             return false;
-          if (info.master_port !== String(master.port)) return false;
+          if (info.master_port !== String(master.clientPort)) return false;
         }
         return true;
       },
@@ -137,7 +145,7 @@ export class RedisSentinelGroup {
           SENTINEL_MASTER_NAME,
         ),
       )) as [string, string];
-      const server = this.servers.find((s) => s.port === Number(port));
+      const server = this.servers.find((s) => s.clientPort === Number(port));
       if (server) return server;
     }
     throw new Error('no sentinel names a master');
@@ -150,37 +158,76 @@ export class RedisSentinelGroup {
   }
 }
 
-/** A master or replica of the group: replicas sync without a disk and without a delay. */
-function dataNodeArgs() {
-  return (port: number, dir: string) => [
-    ...commonNodeArgs(port, dir),
-    '--repl-diskless-sync',
-    'yes',
-    '--repl-diskless-sync-delay',
-    '0',
-  ];
+/** A master, or a replica of `master`: replicas sync without a disk and without a delay. */
+async function startDataNode(
+  security?: RedisSecurity,
+  master?: RedisNode,
+): Promise<RedisNode> {
+  const tlsPort = security && (await freePort());
+  return RedisNode.start(
+    (port, dir) => [
+      ...commonNodeArgs(port, dir),
+      '--repl-diskless-sync',
+      'yes',
+      '--repl-diskless-sync-delay',
+      '0',
+      ...(security && tlsPort ? securedServerArgs(security, tlsPort) : []),
+      ...(master
+        ? ['--replicaof', '127.0.0.1', String(master.clientPort)]
+        : []),
+    ],
+    { clientPort: tlsPort, auth: security?.auth },
+  );
 }
 
 /** A sentinel on `port`, from a config file of its own (sentinels rewrite theirs). */
 async function startSentinel(
   port: number,
+  tlsPort: number | undefined,
+  security: RedisSecurity | undefined,
   lines: string[],
 ): Promise<RedisNode> {
-  return RedisNode.startOn(port, async (dir) => {
-    const file = join(dir, 'sentinel.conf');
-    await writeFile(
-      file,
-      [
-        `port ${port}`,
-        'bind 127.0.0.1',
-        `dir ${dir}`,
-        `logfile ${join(dir, 'sentinel.log')}`,
-        ...lines,
-        '',
-      ].join('\n'),
-    );
-    return [file, '--sentinel'];
-  });
+  const secured =
+    security && tlsPort
+      ? [
+          ...pairsOf(tlsArgs(security, tlsPort)),
+          `requirepass ${security.sentinelPassword}`,
+          `sentinel sentinel-pass ${security.sentinelPassword}`,
+          `sentinel auth-user ${SENTINEL_MASTER_NAME} ${security.username}`,
+          `sentinel auth-pass ${SENTINEL_MASTER_NAME} ${security.password}`,
+        ]
+      : [];
+  return RedisNode.startOn(
+    port,
+    async (dir) => {
+      const file = join(dir, 'sentinel.conf');
+      await writeFile(
+        file,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `logfile ${join(dir, 'sentinel.log')}`,
+          ...secured,
+          ...lines,
+          '',
+        ].join('\n'),
+      );
+      return [file, '--sentinel'];
+    },
+    {
+      clientPort: tlsPort,
+      auth: security && { password: security.sentinelPassword },
+    },
+  );
+}
+
+/** `--name value` arguments as config file lines. */
+function pairsOf(args: string[]): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i + 1 < args.length; i += 2)
+    lines.push(`${args[i].slice(2)} ${args[i + 1]}`);
+  return lines;
 }
 
 /** A flat `[key, value, key, value, ...]` answer as an object. */

@@ -38,7 +38,7 @@ export async function stopSharedTopologies(): Promise<void> {
 
 const hostAndPort = (node: RedisNode) => ({
   host: '127.0.0.1',
-  port: node.port,
+  port: node.clientPort,
 });
 
 const PROXY_NOTE =

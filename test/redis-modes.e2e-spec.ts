@@ -4,9 +4,20 @@
  * one that leads to a replica starts, and /health says why it cannot serve until the replica
  * is promoted. And every mode works secured: an ACL user with a password, TLS, a database.
  */
-import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Env } from 'nest-server-session';
+import { readFile, writeFile } from 'node:fs/promises';
+import { Test } from '@nestjs/testing';
+import { Cluster, Redis } from 'ioredis';
+import {
+  SESSION_STORE,
+  SessionModule,
+  type Env,
+  type SessionStoreHandle,
+} from 'nest-server-session';
+import {
+  session,
+  sessionId,
+} from '../packages/nest-server-session/src/stores/common/store.fixtures.js';
 import request from 'supertest';
 import { startAppProcess, type AppProcess } from './utils/app-process.js';
 import { freePort } from './utils/free-port.js';
@@ -121,6 +132,8 @@ describe('REDIS_URL at a server that is no plain Redis master', () => {
 /** A topology started secured, and the app settings that reach it. */
 interface Secured {
   env: Env;
+  /** A client of the app's own, as `forRoot({ client })` takes it: the CA given directly. */
+  client(ca: Buffer): Redis | Cluster;
   /** Where the session `key` is, read on the server with the test's own client. */
   holds(key: string): Promise<boolean>;
   stop(): Promise<void>;
@@ -143,6 +156,14 @@ const SECURED: [string, (security: RedisSecurity) => Promise<Secured>][] = [
         env: {
           REDIS_URL: `rediss://${security.username}:${security.password}@127.0.0.1:${port}/3`,
         },
+        client: (ca) =>
+          new Redis({
+            host: '127.0.0.1',
+            port,
+            ...security.auth,
+            db: 3,
+            tls: { ca },
+          }),
         holds: (key) => inDatabase(node, 3, key),
         stop: () => node.stop(),
       };
@@ -162,6 +183,20 @@ const SECURED: [string, (security: RedisSecurity) => Promise<Secured>][] = [
           REDIS_DB: '3',
           REDIS_TLS: 'true',
         },
+        client: (ca) =>
+          new Redis({
+            sentinels: group.sentinels.map((s) => ({
+              host: '127.0.0.1',
+              port: s.clientPort,
+            })),
+            name: SENTINEL_MASTER_NAME,
+            sentinelPassword: security.sentinelPassword,
+            enableTLSForSentinelMode: true,
+            sentinelTLS: { ca },
+            tls: { ca },
+            ...security.auth,
+            db: 3,
+          }),
         holds: async (key) => inDatabase(await group.master(), 3, key),
         stop: () => group.stop(),
       };
@@ -178,6 +213,14 @@ const SECURED: [string, (security: RedisSecurity) => Promise<Secured>][] = [
           REDIS_PASSWORD: security.password,
           REDIS_TLS: 'true',
         },
+        client: (ca) =>
+          new Cluster(
+            cluster.nodes.map((node) => ({
+              host: '127.0.0.1',
+              port: node.clientPort,
+            })),
+            { redisOptions: { ...security.auth, tls: { ca } } },
+          ),
         holds: async (key) => inDatabase(await cluster.masterOf(key), 0, key),
         stop: () => cluster.stop(),
       };
@@ -222,6 +265,40 @@ describe.each(SECURED)(
       expect((await visitor.logOut(app!.url)).status).toBe(302);
       expect(await secured!.holds(key)).toBe(false);
       expect(app!.output()).not.toMatch(/S3cret/);
+    });
+
+    it('takes a client of the app’s own in forRoot, works through it, and leaves it open at close', async () => {
+      const client = secured!.client(await readFile(security.caFile));
+      try {
+        const moduleRef = await Test.createTestingModule({
+          imports: [
+            SessionModule.forRoot({
+              type: 'redis',
+              secret: 's',
+              prefix: 'own-client:',
+              client,
+            }),
+          ],
+        }).compile();
+        const nest = moduleRef.createNestApplication({ logger: false });
+        await nest.init();
+        const handle = nest.get<SessionStoreHandle>(SESSION_STORE);
+        const sid = sessionId('own-client');
+        try {
+          expect(await handle.health()).toMatchObject({ ok: true, mode });
+          await handle.backend.create(sid, session({ username: 'own' }), 60);
+          expect(await handle.backend.load(sid)).toMatchObject({
+            session: { username: 'own' },
+          });
+          expect(await secured!.holds(`own-client:${sid}`)).toBe(true);
+        } finally {
+          await nest.close();
+        }
+        // Still the app's: open and working after the store closed.
+        expect(await client.get(`own-client:${sid}`)).toContain('"own"');
+      } finally {
+        client.disconnect();
+      }
     });
   },
 );

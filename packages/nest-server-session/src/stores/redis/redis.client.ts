@@ -47,6 +47,7 @@ export async function connectRedis(
   if (options.client) {
     const client = options.client;
     watchSocketTimers(client);
+    await waitUntilReady(client, options.storeTimeoutMs);
     return { client, mode: modeOf(client), owned: false };
   }
   const timeoutMs = options.storeTimeoutMs;

@@ -20,6 +20,9 @@ import { createTestApp, type TestApp } from './utils/test-app.js';
 
 const PREFIX = 'commands:';
 
+/** An index entry as the store writes it, for a login `ms` ago. */
+const entry = (ms: number) => JSON.stringify({ createdAt: Date.now() - ms });
+
 /** The id of a user's nth session, in the index test. */
 const sidOf = (user: number, device: number) =>
   sessionId(`u${String(user).padStart(4, '0')}d${device}`);
@@ -239,8 +242,6 @@ describe('store commands per request on Redis', () => {
     const index = app.store.backend.users!;
     const user = 'many-devices';
     const key = `${PREFIX}user:${user}`;
-    const entry = (ms: number) =>
-      JSON.stringify({ createdAt: Date.now() - ms });
     // Left by earlier logins: 14 ended sessions (their keys are gone), 2 live ones, and one a
     // moment old whose session another instance has not written yet.
     for (let i = 0; i < 14; i++)

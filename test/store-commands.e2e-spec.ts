@@ -237,38 +237,38 @@ describe('store commands per request on Redis', () => {
     expect(pruned.ran).toEqual({ hgetall: 1, pttl: 3, hdel: 1 });
   });
 
-  it('prunes, at a login, the index entries of a user’s ended sessions once there are more than 16, but not those of sessions still being written', async () => {
+  it('prunes, at the login that brings a user’s index to 32 entries (64, 128...), those of ended sessions, but not those of sessions still being written', async () => {
     const app = await start();
     const index = app.store.backend.users!;
     const user = 'many-devices';
     const key = `${PREFIX}user:${user}`;
-    // Left by earlier logins: 14 ended sessions (their keys are gone), 2 live ones, and one a
+    // Left by earlier logins: 28 ended sessions (their keys are gone), 2 live ones, and one a
     // moment old whose session another instance has not written yet.
-    for (let i = 0; i < 14; i++)
+    for (let i = 0; i < 28; i++)
       await inspector.hset(key, sidOf(9000, i), entry(300_000));
-    for (const device of [20, 21]) {
+    for (const device of [120, 121]) {
       await inspector.hset(key, sidOf(9000, device), entry(300_000));
       await app.store.backend.create(sidOf(9000, device), session(), 60);
     }
-    await inspector.hset(key, sidOf(9000, 30), entry(0));
-    expect(await inspector.hlen(key)).toBe(17);
+    await inspector.hset(key, sidOf(9000, 130), entry(0));
+    expect(await inspector.hlen(key)).toBe(31);
 
     const login = await one(() =>
-      index.add(user, sidOf(9000, 40), { createdAt: Date.now() }, 60),
+      index.add(user, sidOf(9000, 140), { createdAt: Date.now() }, 60),
     );
     expect(login.ran).toEqual({
       hset: 1,
       hlen: 1,
       hgetall: 1,
-      pttl: 18,
+      pttl: 32,
       hdel: 1,
     });
     expect((await inspector.hkeys(key)).toSorted()).toEqual(
-      [20, 21, 30, 40].map((device) => sidOf(9000, device)).toSorted(),
+      [120, 121, 130, 140].map((device) => sidOf(9000, device)).toSorted(),
     );
-    // Below the bar again: a login is one round trip.
+    // Until the index holds 32 again, a login is one round trip.
     const next = await one(() =>
-      index.add(user, sidOf(9000, 41), { createdAt: Date.now() }, 60),
+      index.add(user, sidOf(9000, 141), { createdAt: Date.now() }, 60),
     );
     expect(next.ran).toEqual({ hset: 1, hlen: 1 });
   });

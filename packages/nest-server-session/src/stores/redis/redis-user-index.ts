@@ -5,8 +5,12 @@ import type {
 } from '../store.contract.js';
 import type { RedisClient } from './redis-mode.js';
 
-/** Entries a user may gather before a login prunes those of ended sessions. */
-const PRUNE_ABOVE = 16;
+/**
+ * A login prunes its user's entries of ended sessions when it brings their count to this, or
+ * to a power of two above it: a hash holds at most about twice its user's live sessions, and a
+ * user with many live sessions pays for a pruning (a PTTL per entry) once every as many logins.
+ */
+const PRUNE_FROM = 32;
 /**
  * An entry is added just before its session is written (maybe by another app instance): one
  * younger than this whose session is not there yet is left alone, not pruned.
@@ -19,8 +23,8 @@ const WRITE_GRACE_MS = 60_000;
  *
  * The hash has no expiry: a session refreshed by activity outlives any expiry set at login, and
  * its entry must not go before it. Entries of sessions that ended without a logout (expiry) are
- * pruned instead when the user's sessions are listed, and at a login once there are more than
- * {@link PRUNE_ABOVE}, so a hash holds about its user's live sessions.
+ * pruned instead when the user's sessions are listed, and at the logins that bring the count to
+ * {@link PRUNE_FROM}, 64, 128...
  *
  * Every command names one key, so it all works on a cluster, where a user's hash and their
  * sessions live in different slots: a listing reads the hash, then asks each session's expiry
@@ -57,7 +61,7 @@ export function redisUserIndex(
         .exec();
       const failed = replies?.find(([err]) => err)?.[0];
       if (failed) throw failed;
-      if (Number(replies?.[1]?.[1]) <= PRUNE_ABOVE) return;
+      if (!isPruningCount(Number(replies?.[1]?.[1]))) return;
       const { ended } = await expiries(await client.hgetall(key));
       if (ended.length > 0) await client.hdel(key, ...ended);
     },
@@ -83,6 +87,10 @@ export function redisUserIndex(
     },
   };
 }
+
+/** Whether a login that brings the entries to `count` prunes: 32, 64, 128, ... */
+const isPruningCount = (count: number) =>
+  count >= PRUNE_FROM && (count & (count - 1)) === 0;
 
 /** An entry's device, or undefined when the stored text is not one (it is then ignored). */
 function deviceOf(json: string | undefined): SessionDevice | undefined {

@@ -11,6 +11,9 @@ import { ServerProcess } from './server-process.js';
  * no data on disk (no RDB, no AOF unless asked): a replica's data comes from its master.
  */
 export class RedisNode extends ServerProcess {
+  /** Added to the arguments at the next start (a revive as a replica). */
+  private extraArgs: string[] = [];
+
   private constructor(
     port: number,
     readonly dir: string,
@@ -22,7 +25,7 @@ export class RedisNode extends ServerProcess {
     super(port, {
       command: 'redis-server',
       debianPackage: 'redis-server',
-      args: () => args,
+      args: () => [...args, ...this.extraArgs],
       probe: auth
         ? {
             request: `AUTH ${[auth.username, auth.password].filter(Boolean).join(' ')}\r\n`,
@@ -73,8 +76,14 @@ export class RedisNode extends ServerProcess {
     return `127.0.0.1:${this.clientPort}`;
   }
 
-  /** Starts it again on the same port and folder, after a kill. */
-  async revive(): Promise<void> {
+  /**
+   * Starts it again on the same port and folder, after a kill; with `replicaOf`, as its replica
+   * (as a server whose config a sentinel rewrote comes back), else as it was started.
+   */
+  async revive(replicaOf?: RedisNode): Promise<void> {
+    this.extraArgs = replicaOf
+      ? ['--replicaof', '127.0.0.1', String(replicaOf.clientPort)]
+      : [];
     await this.launch();
   }
 

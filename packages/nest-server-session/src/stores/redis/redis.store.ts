@@ -12,14 +12,10 @@ import type {
   StoreHealth,
   UserSessionIndex,
 } from '../store.contract.js';
-import {
-  closeRedis,
-  connectRedis,
-  type RedisConnection,
-} from './redis.client.js';
+import { closeRedis, connectRedis } from './redis.client.js';
 import { redisHealth } from './redis-health.js';
 import { redisListing } from './redis-listing.js';
-import type { RedisClient } from './redis-mode.js';
+import type { RedisClient, RedisConnection } from './redis-mode.js';
 import { redisUserIndex } from './redis-user-index.js';
 import { defineReplaceSession, type ReplaceReply } from './replace.script.js';
 

@@ -25,6 +25,7 @@ import {
   SENTINEL_MASTER_NAME,
 } from './utils/redis-sentinel.js';
 import { uniquePrefix } from './utils/store-cases.js';
+import { openStoreFromEnv } from './utils/store-from-env.js';
 
 /** The store deadline of the apps (SESSION_STORE_TIMEOUT_MS). */
 const TIMEOUT_MS = 1000;
@@ -149,11 +150,33 @@ describe.each([
   });
 
   it('survives a SIGKILL of the master that holds a known session, under load on both instances', async () => {
-    const run = await failover(`${mode}-kill`, (victim) => victim.kill());
-    killed = run.victim;
-    expectFailoverWithinBars(run);
-    // While the known session failed, /health said so at least once.
-    expect(run.report.unhealthyDuringOutage).toBeGreaterThan(0);
+    // A listing (here: a count) beside the apps, by the store's own code.
+    const store = await openStoreFromEnv({
+      SESSION_TYPE: 'redis',
+      ...topology!.env,
+      SESSION_KEY_PREFIX: prefix,
+    });
+    let duringOutage: Promise<unknown> | undefined;
+    try {
+      const run = await failover(`${mode}-kill`, async (victim) => {
+        await victim.kill();
+        duringOutage = store.backend.listing!.count().then(
+          (count) => count,
+          (err: unknown) => err,
+        );
+      });
+      killed = run.victim;
+      expectFailoverWithinBars(run);
+      // While the known session failed, /health said so at least once.
+      expect(run.report.unhealthyDuringOutage).toBeGreaterThan(0);
+      // A master away: the count fails rather than leave its sessions out; then it counts them.
+      expect(await duringOutage).toBeInstanceOf(Error);
+      expect(await store.backend.listing!.count()).toBeGreaterThanOrEqual(
+        run.records.filter((r) => r.kind === 'login' && r.ok).length,
+      );
+    } finally {
+      await store.close();
+    }
   }, 90_000);
 
   it('takes a killed master back as a replica: once recovered, no error reaches a user, READONLY least of all', async () => {

@@ -1,14 +1,17 @@
 import type { SessionData } from 'express-session';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { SESSION_ID_LENGTH, sessionIdOfKey } from '../../session-id.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type { SessionListing } from '../store.contract.js';
-import { isCluster, type RedisClient } from './redis-mode.js';
+import { isCluster, nodeAddress, type RedisClient } from './redis-mode.js';
 
 /** Ids per page when the caller does not say. */
 const DEFAULT_PAGE = 1000;
 /** Keys Redis examines per SCAN call: enough to move fast, little enough not to stall it. */
 const SCAN_COUNT = 1000;
+
+/** Every slot of a Redis Cluster. */
+const CLUSTER_SLOTS = 16384;
 
 /** `text` as a Redis glob that matches only itself. */
 export const escapeGlob = (text: string): string =>
@@ -35,7 +38,7 @@ export function redisListing(
   /** The ids each SCAN call returns, as it returns them, server after server. */
   async function* batches(): AsyncIterable<string[]> {
     const servers: Redis[] = isCluster(client)
-      ? client.nodes('master')
+      ? await mastersOfEverySlot(client)
       : [client];
     for (const server of servers) {
       let cursor = '0';
@@ -96,4 +99,32 @@ export function redisListing(
       return deleted;
     },
   };
+}
+
+/**
+ * The connections to the masters that serve the cluster's slots now, from a slot map asked for
+ * afresh (one CLUSTER SLOTS: a failover may have moved slots since the last). Throws when a
+ * slot has no master the client can reach (not connected yet, or a master failing over): a
+ * listing of the other masters alone would undercount without a word.
+ */
+async function mastersOfEverySlot(cluster: Cluster): Promise<Redis[]> {
+  await new Promise<void>((resolve, reject) =>
+    cluster.refreshSlotsCache((err) => (err ? reject(err) : resolve())),
+  );
+  const owners = new Set<string | undefined>();
+  for (let slot = 0; slot < CLUSTER_SLOTS; slot++)
+    owners.add(cluster.slots[slot]?.[0]);
+  const masters = cluster.nodes('master');
+  return [...owners].map((owner) => {
+    const master = masters.find(
+      (node) => nodeAddress(node) === owner && node.status !== 'end',
+    );
+    if (!master)
+      throw new Error(
+        owner === undefined
+          ? 'the cluster client knows no master for some slots'
+          : `no connection to the master ${owner}`,
+      );
+    return master;
+  });
 }

@@ -1,6 +1,8 @@
 /**
  * `npm run bench [-- --quick]`: the project's app against a hand-written Express baseline, both
- * in production mode on a private redis-server, loaded with autocannon in interleaved rounds.
+ * in production mode on a private redis-server, loaded with autocannon in interleaved rounds;
+ * then the app's logged-in page views on a private 3-master Redis Cluster against the same on
+ * one Redis, to show what the cluster client costs.
  * Prints a table and writes bench/results/latest.json and bench/results/latest.svg.
  */
 import { writeFile, mkdir } from 'node:fs/promises';
@@ -10,7 +12,7 @@ import { Redis } from 'ioredis';
 import { renderChart } from './lib/chart.mjs';
 import { cookieHeader, loggedInVisitor, PROXY_HEADERS } from './lib/clients.mjs';
 import { BENCH_SECRET, benchSettings, CASES, loadFor, loadRun, machine, median, medianOf } from './lib/measure.mjs';
-import { rssOf, startNodeServer, startRedis } from './lib/processes.mjs';
+import { rssOf, startNodeServer, startRedis, startRedisCluster } from './lib/processes.mjs';
 
 const SETTINGS = benchSettings({ rounds: 3, durationSeconds: 5, warmupSeconds: 2 });
 const { quick } = SETTINGS;
@@ -21,20 +23,72 @@ const TARGETS = { loggedInGetRatio: 1.0, otherRatio: 0.9, anonymousCommands: 0, 
 const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 const log = (line) => process.stdout.write(`${line}\n`);
 
-/** Commands the server ran, summed over every command but the INFO that reads them. */
-async function commandTotal(redis) {
-  const info = await redis.info('commandstats');
-  return [...info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)]
-    .filter(([, name]) => name !== 'info')
-    .reduce((sum, [, , calls]) => sum + Number(calls), 0);
+/** Commands the servers ran, summed over every command but the INFO that reads them. */
+async function commandTotal(...servers) {
+  let total = 0;
+  for (const redis of servers) {
+    const info = await redis.info('commandstats');
+    total += [...info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)]
+      .filter(([, name]) => name !== 'info')
+      .reduce((sum, [, , calls]) => sum + Number(calls), 0);
+  }
+  return total;
 }
 
-async function measure(target, testCase, redis, seconds) {
+/** One run of `testCase` on `target`; `servers` are the Redis servers whose commands count. */
+async function measure(target, testCase, servers, seconds) {
   const options = { ...(await loadFor(target, testCase, SETTINGS.connections)), duration: seconds };
-  const before = await commandTotal(redis);
+  const before = await commandTotal(...servers);
   const m = await loadRun(target, options, testCase.expect);
-  const commands = (await commandTotal(redis)) - before;
+  const commands = (await commandTotal(...servers)) - before;
   return { ...m, commandsPerRequest: m.sent > 0 ? commands / m.sent : 0 };
+}
+
+/**
+ * The cost of the cluster client: logged-in page views on an app over a 3-master Redis Cluster
+ * against the same on the app over one Redis, in interleaved rounds of the same run.
+ */
+async function clusterCase(app, redis) {
+  const testCase = CASES.find((c) => c.id === 'logged-in-get-login');
+  const cluster = await startRedisCluster(3);
+  const nodes = cluster.ports.map((port) => new Redis(port, '127.0.0.1'));
+  const clusterApp = await startNodeServer('app (cluster)', root('dist/main.js'), {
+    NODE_ENV: 'production',
+    SESSION_SECRET: BENCH_SECRET,
+    SESSION_KEY_PREFIX: 'session:',
+    SESSION_TYPE: 'redis',
+    REDIS_CLUSTER_NODES: cluster.seeds,
+    TRUST_PROXY: '1',
+  });
+  try {
+    const targets = { single: [app, [redis]], cluster: [clusterApp, nodes] };
+    for (const [target, servers] of Object.values(targets)) await measure(target, testCase, servers, SETTINGS.warmupSeconds);
+    const rounds = [];
+    for (let round = 1; round <= SETTINGS.rounds; round++) {
+      const pair = {};
+      for (const [name, [target, servers]] of Object.entries(targets)) {
+        pair[name] = await measure(target, testCase, servers, SETTINGS.durationSeconds);
+        log(
+          `cluster case, ${name.padEnd(7)} round ${round}: ${Math.round(pair[name].rps)} req/s, p99 ${pair[name].p99} ms, ` +
+            `${pair[name].commandsPerRequest.toFixed(2)} cmds/req, ${Math.round(pair[name].cpuMicrosPerRequest)} µs CPU/req`,
+        );
+      }
+      pair.ratio = pair.cluster.rps / pair.single.rps;
+      rounds.push(pair);
+    }
+    const fields = ['rps', 'p50', 'p99', 'commandsPerRequest', 'cpuMicrosPerRequest'];
+    return {
+      title: `${testCase.title} on a 3-master Redis Cluster vs one Redis`,
+      rounds,
+      median: { single: medianOf(rounds.map((r) => r.single), fields), cluster: medianOf(rounds.map((r) => r.cluster), fields) },
+      ratio: median(rounds.map((r) => r.ratio)),
+      expectedStatusShare: Math.min(...rounds.flatMap((r) => [r.single.expectedStatusShare, r.cluster.expectedStatusShare])),
+    };
+  } finally {
+    await clusterApp.stop();
+    nodes.forEach((node) => node.disconnect());
+    await cluster.stop();
+  }
 }
 
 /** RSS after `counts[0]` and after `counts[1]` logged-in page views, to show memory stays flat. */
@@ -70,8 +124,25 @@ function markdown(result) {
     '',
     `Memory (RSS of the app): ${result.memory.app.rssMiB[0].toFixed(1)} MiB after ${result.memory.app.afterRequests[0]} logged-in page views, ` +
       `${result.memory.app.rssMiB[1].toFixed(1)} MiB after ${result.memory.app.afterRequests[1]} (×${result.memory.app.growth.toFixed(2)}).`,
+    '',
+    ...clusterMarkdown(result.cluster),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The cluster case: the app on a cluster against the same app on one Redis. */
+function clusterMarkdown(cluster) {
+  const { single, cluster: onCluster } = cluster.median;
+  const row = (name, m) =>
+    `| ${name} | ${Math.round(m.rps)} | ${m.p50}/${m.p99} | ${m.commandsPerRequest.toFixed(2)} | ${Math.round(m.cpuMicrosPerRequest)} |`;
+  return [
+    `${cluster.title}, same run (cluster/one Redis: ${cluster.ratio.toFixed(2)}× the requests per second):`,
+    '',
+    '| Redis | app req/s | p50/p99 ms | Redis cmds per req | app CPU µs per req |',
+    '|---|---:|---:|---:|---:|',
+    row('one server', single),
+    row('3-master cluster', onCluster),
+  ];
 }
 
 function table(result) {
@@ -88,6 +159,15 @@ function table(result) {
     'base cpu µs/req': Math.round(c.median.baseline.cpuMicrosPerRequest),
   }));
   console.table(rows);
+  const { single, cluster } = result.cluster.median;
+  console.table(
+    Object.fromEntries(
+      Object.entries({ 'one Redis': single, '3-master cluster': cluster }).map(([name, m]) => [
+        name,
+        { 'req/s': Math.round(m.rps), 'p50/p99 ms': `${m.p50}/${m.p99}`, 'cmds/req': Number(m.commandsPerRequest.toFixed(2)), 'cpu µs/req': Math.round(m.cpuMicrosPerRequest) },
+      ]),
+    ),
+  );
 }
 
 async function main() {
@@ -104,12 +184,12 @@ async function main() {
     const totalRuns = CASES.length * SETTINGS.rounds * 2;
     let run = 0;
     for (const testCase of CASES) {
-      for (const target of [app, baseline]) await measure(target, testCase, redis, SETTINGS.warmupSeconds);
+      for (const target of [app, baseline]) await measure(target, testCase, [redis], SETTINGS.warmupSeconds);
       const rounds = [];
       for (let round = 1; round <= SETTINGS.rounds; round++) {
         const pair = {};
         for (const name of ['app', 'baseline']) {
-          pair[name] = await measure(targets[name], testCase, redis, SETTINGS.durationSeconds);
+          pair[name] = await measure(targets[name], testCase, [redis], SETTINGS.durationSeconds);
           run++;
           const m = pair[name];
           log(
@@ -132,6 +212,8 @@ async function main() {
     for (const [name, m] of Object.entries(memory)) {
       log(`  ${name}: ${m.rssMiB[0].toFixed(1)} MiB after ${m.afterRequests[0]}, ${m.rssMiB[1].toFixed(1)} MiB after ${m.afterRequests[1]} (×${m.growth.toFixed(2)})`);
     }
+    log('cluster: logged-in page views on a 3-master Redis Cluster, then on one Redis, in turn');
+    const cluster = await clusterCase(app, redis);
     const byId = Object.fromEntries(cases.map((c) => [c.id, c]));
     const checks = {
       loggedInGetRatio: byId['logged-in-get-login'].ratio >= TARGETS.loggedInGetRatio,
@@ -139,9 +221,9 @@ async function main() {
       anonymousCommands: byId['anonymous-get-login'].median.app.commandsPerRequest === TARGETS.anonymousCommands,
       loggedInGetCommands: byId['logged-in-get-login'].median.app.commandsPerRequest <= TARGETS.loggedInGetCommands,
       memory: memory.app.growth <= TARGETS.rssGrowth,
-      statuses: cases.every((c) => c.median.app.expectedStatusShare >= 0.99 && c.median.baseline.expectedStatusShare >= 0.99),
+      statuses: cases.every((c) => c.median.app.expectedStatusShare >= 0.99 && c.median.baseline.expectedStatusShare >= 0.99) && cluster.expectedStatusShare >= 0.99,
     };
-    const result = { date: new Date().toISOString(), machine: machine(), settings: SETTINGS, targets: TARGETS, checks, cases, memory, seconds: Math.round((Date.now() - started) / 1000) };
+    const result = { date: new Date().toISOString(), machine: machine(), settings: SETTINGS, targets: TARGETS, checks, cases, memory, cluster, seconds: Math.round((Date.now() - started) / 1000) };
     table(result);
     for (const [name, ok] of Object.entries(checks)) log(`  target ${name}: ${ok ? 'met' : 'MISSED'}`);
     await mkdir(root('bench/results'), { recursive: true });

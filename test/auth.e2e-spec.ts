@@ -272,7 +272,7 @@ describeEachStore('login flow on the store:', (store) => {
     const res = await request(t.server).get('/health').expect(200);
     expect(res.body).toEqual({
       status: 'ok',
-      store: { type: store.type, ok: true },
+      store: { type: store.type, ok: true, ...store.health },
     });
   });
 });

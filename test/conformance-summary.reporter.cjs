@@ -18,11 +18,17 @@ class ConformanceSummaryReporter {
     const notRun = results.testResults.flatMap((file) =>
       file.testResults
         // Skips in these suites name their reason; other skips are tests left out by -t.
-        .filter((test) => test.status === 'pending' && SKIP_REASON.test(test.title))
-        .map((test) => `  - ${[...test.ancestorTitles, test.title].join(' > ')}`),
+        .filter(
+          (test) => test.status === 'pending' && SKIP_REASON.test(test.title),
+        )
+        .map(
+          (test) => `  - ${[...test.ancestorTitles, test.title].join(' > ')}`,
+        ),
     );
     if (notRun.length === 0) return;
-    process.stdout.write(`Tests not run here (${notRun.length}):\n${notRun.join('\n')}\n\n`);
+    process.stdout.write(
+      `Tests not run here (${notRun.length}):\n${notRun.join('\n')}\n\n`,
+    );
   }
 
   printConformance(results) {

@@ -244,26 +244,39 @@ describe('starting the app', () => {
   });
 
   it.each([
-    ['redis', 'redis', (hp: string) => ({ REDIS_URL: `redis://${hp}` })],
-    ['memcached', 'memcached', (hp: string) => ({ MEMCACHED_SERVERS: hp })],
+    [
+      'redis',
+      'redis',
+      (hp: string) => ({ REDIS_URL: `redis://${hp}` }),
+      // Redis says more: its mode, the server it cannot reach, and why.
+      {
+        mode: 'single',
+        nodes: [{ address: expect.any(String), role: 'unknown', up: false }],
+        problem: expect.stringMatching(/^not connected/),
+      },
+    ],
+    ['memcached', 'memcached', (hp: string) => ({ MEMCACHED_SERVERS: hp }), {}],
     [
       'mongodb',
       'mongodb',
       (hp: string) => ({ MONGODB_URL: `mongodb://${hp}/s` }),
+      {},
     ],
     [
       'PostgreSQL',
       'sql',
       (hp: string) => ({ DATABASE_URL: `postgres://postgres@${hp}/test` }),
+      {},
     ],
     [
       'MySQL',
       'sql',
       (hp: string) => ({ DATABASE_URL: `mysql://root@${hp}/test` }),
+      {},
     ],
   ])(
     'starts while %s is unreachable, and reports it on /health instead of hanging',
-    async (_name, type, unreachable) => {
+    async (_name, type, unreachable, details) => {
       const deadPort = await freePort();
       const started = Date.now();
       const server = await startServer({
@@ -275,7 +288,7 @@ describe('starting the app', () => {
         expect(server.health.status).toBe(503);
         expect(await server.health.json()).toEqual({
           status: 'error',
-          store: { type, ok: false },
+          store: { type, ok: false, ...details },
         });
       } finally {
         await server.stop();
@@ -363,7 +376,7 @@ describeEachStore('npm start with SESSION_TYPE of the store:', (store) => {
     try {
       expect(await server.health.json()).toEqual({
         status: 'ok',
-        store: { type: store.type, ok: true },
+        store: { type: store.type, ok: true, ...store.health },
       });
       expect((await logInOverHttp(server.port, '小明')).greeting).toBe('小明');
     } finally {

@@ -12,12 +12,20 @@ import {
   session,
   sessionId,
 } from '../packages/nest-server-session/src/stores/common/store.fixtures.js';
+import { UserSessions } from 'nest-server-session';
 import { commandsBetween, commandStats } from './utils/redis-commands.js';
 import { RedisServerProcess } from './utils/redis-server.js';
 import { csrfTokenFrom, logIn, sessionIdOf } from './utils/session-http.js';
 import { createTestApp, type TestApp } from './utils/test-app.js';
 
 const PREFIX = 'commands:';
+
+/** An index entry as the store writes it, for a login `ms` ago. */
+const entry = (ms: number) => JSON.stringify({ createdAt: Date.now() - ms });
+
+/** The id of a user's nth session, in the index test. */
+const sidOf = (user: number, device: number) =>
+  sessionId(`u${String(user).padStart(4, '0')}d${device}`);
 
 /**
  * Counts the Redis commands each kind of request costs, on a private redis-server so that no
@@ -120,7 +128,9 @@ describe('store commands per request on Redis', () => {
     expect(ran).toEqual({ get: 3, expire: 3 });
   });
 
-  it('costs a GET, a SET and a DEL to log in again as a logged-in user', async () => {
+  // A login also records the session in its user's index (HSET, and HLEN to see whether the
+  // index wants pruning, in one round trip), and a session that loses its user leaves it (HDEL).
+  it('costs a GET, a SET and a DEL to log in again as a logged-in user, and the index its HSET, HLEN and HDEL', async () => {
     const app = await start();
     const agent = request.agent(app.server);
     await logIn(agent, 'alice');
@@ -132,10 +142,10 @@ describe('store commands per request on Redis', () => {
         .send({ username: 'bob', _csrf: token })
         .expect(302),
     );
-    expect(ran).toEqual({ get: 1, set: 1, del: 1 });
+    expect(ran).toEqual({ get: 1, set: 1, del: 1, hset: 1, hlen: 1, hdel: 1 });
   });
 
-  it('costs a single SET to log in from an anonymous page', async () => {
+  it('costs a single SET to log in from an anonymous page, and the index its HSET and HLEN', async () => {
     const app = await start();
     const agent = request.agent(app.server);
     const token = await csrfTokenFrom(agent);
@@ -146,7 +156,7 @@ describe('store commands per request on Redis', () => {
         .send({ username: 'carol', _csrf: token })
         .expect(302),
     );
-    expect(ran).toEqual({ set: 1 });
+    expect(ran).toEqual({ set: 1, hset: 1, hlen: 1 });
   });
 
   it('costs one round trip per store operation, a compare-and-set write included', async () => {
@@ -189,5 +199,77 @@ describe('store commands per request on Redis', () => {
       expire: 1,
     });
     expect((await one(() => backend.destroy(sid))).ran).toEqual({ del: 1 });
+  });
+
+  it('lists one user’s sessions among 1000 users with 3 each by that user’s entries only: an HGETALL and a PTTL per session', async () => {
+    const app = await start();
+    const { backend } = app.store;
+    const users = app.app.get(UserSessions);
+    const keysBefore = await inspector.dbsize();
+    // Logged in five minutes ago: an entry without its session is pruned only once it is
+    // older than a login takes (a fresh one may belong to a session being written).
+    const loggedInAt = Date.now() - 300_000;
+    for (let user = 0; user < 1000; user += 50)
+      await Promise.all(
+        Array.from({ length: 50 * 3 }, async (_, i) => {
+          const username = `user-${user + Math.floor(i / 3)}`;
+          const sid = sidOf(user + Math.floor(i / 3), i % 3);
+          await backend.users!.add(
+            username,
+            sid,
+            { createdAt: loggedInAt },
+            60,
+          );
+          await backend.create(sid, session({ username }), 60);
+        }),
+      );
+    // A key per session and a hash per user.
+    expect((await inspector.dbsize()) - keysBefore).toBe(1000 * 3 + 1000);
+
+    const listed = await one(() => users.list('user-500'));
+    expect(listed.result).toHaveLength(3);
+    expect(listed.ran).toEqual({ hgetall: 1, pttl: 3 });
+
+    // A session that ended without a logout (here: deleted behind the app's back) is pruned.
+    await inspector.del(PREFIX + sidOf(500, 1));
+    const pruned = await one(() => users.list('user-500'));
+    expect(pruned.result).toHaveLength(2);
+    expect(pruned.ran).toEqual({ hgetall: 1, pttl: 3, hdel: 1 });
+  });
+
+  it('prunes, at the login that brings a user’s index to 32 entries (64, 128...), those of ended sessions, but not those of sessions still being written', async () => {
+    const app = await start();
+    const index = app.store.backend.users!;
+    const user = 'many-devices';
+    const key = `${PREFIX}user:${user}`;
+    // Left by earlier logins: 28 ended sessions (their keys are gone), 2 live ones, and one a
+    // moment old whose session another instance has not written yet.
+    for (let i = 0; i < 28; i++)
+      await inspector.hset(key, sidOf(9000, i), entry(300_000));
+    for (const device of [120, 121]) {
+      await inspector.hset(key, sidOf(9000, device), entry(300_000));
+      await app.store.backend.create(sidOf(9000, device), session(), 60);
+    }
+    await inspector.hset(key, sidOf(9000, 130), entry(0));
+    expect(await inspector.hlen(key)).toBe(31);
+
+    const login = await one(() =>
+      index.add(user, sidOf(9000, 140), { createdAt: Date.now() }, 60),
+    );
+    expect(login.ran).toEqual({
+      hset: 1,
+      hlen: 1,
+      hgetall: 1,
+      pttl: 32,
+      hdel: 1,
+    });
+    expect((await inspector.hkeys(key)).toSorted()).toEqual(
+      [120, 121, 130, 140].map((device) => sidOf(9000, device)).toSorted(),
+    );
+    // Until the index holds 32 again, a login is one round trip.
+    const next = await one(() =>
+      index.add(user, sidOf(9000, 141), { createdAt: Date.now() }, 60),
+    );
+    expect(next.ran).toEqual({ hset: 1, hlen: 1 });
   });
 });

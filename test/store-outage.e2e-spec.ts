@@ -14,6 +14,12 @@ const TIMEOUT_MS = 500;
 /** The contract: an answer within SESSION_STORE_TIMEOUT_MS + 500 ms. */
 const DEADLINE_MS = TIMEOUT_MS + 500;
 const PREFIX = 'outage:';
+/** What /health says of the Redis server besides `ok` while it does not answer. */
+const SERVER_DOWN = {
+  mode: 'single',
+  nodes: [{ address: expect.any(String), role: 'unknown', up: false }],
+  problem: expect.any(String),
+};
 
 /** Repeats `check` until it passes or `withinMs` runs out, then fails with its last error. */
 async function eventually(
@@ -100,7 +106,7 @@ describe('Redis store outage', () => {
       expect(result.status).toBe(503);
       expect(result.body).toEqual({
         status: 'error',
-        store: { type: 'redis', ok: false },
+        store: { type: 'redis', ok: false, ...SERVER_DOWN },
       });
       expect(ms).toBeLessThan(DEADLINE_MS);
     });

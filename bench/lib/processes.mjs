@@ -1,5 +1,6 @@
 /** Servers the benchmarks start for themselves: private redis-server and memcached, and the apps. */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ export function freePort() {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const run = promisify(execFile);
 
 /**
  * Spawns a store server that listens on `port` once ready. Fails with a message naming its Debian
@@ -67,6 +69,42 @@ export async function startRedis() {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A Redis Cluster of `masters` masters (no replicas) on free ports, each with its bus on another
+ * free port, made by `redis-cli --cluster create`; ready once every node says cluster_state:ok.
+ * Returns the seeds (REDIS_CLUSTER_NODES), the ports, and `stop()`.
+ */
+export async function startRedisCluster(masters = 3) {
+  const nodes = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.server.stop()));
+    await Promise.all(nodes.map((node) => rm(node.dir, { recursive: true, force: true })));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const [port, busPort] = [await freePort(), await freePort()];
+      const dir = await mkdtemp(join(tmpdir(), 'bench-cluster-'));
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+        '--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', join(dir, 'nodes.conf')];
+      nodes.push({ port, dir, server: await startDaemon('redis-server', args, port, 'redis-server') });
+    }
+    const seeds = nodes.map((node) => `127.0.0.1:${node.port}`);
+    await run('redis-cli', ['--cluster', 'create', ...seeds, '--cluster-replicas', '0', '--cluster-yes']);
+    for (let attempt = 0; ; attempt++) {
+      const states = await Promise.all(
+        nodes.map(async (node) => (await run('redis-cli', ['-p', String(node.port), 'cluster', 'info'])).stdout),
+      );
+      if (states.every((info) => info.includes('cluster_state:ok'))) break;
+      if (attempt > 200) throw new Error('the bench cluster did not become ok');
+      await sleep(50);
+    }
+    return { seeds: seeds.join(','), ports: nodes.map((node) => node.port), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 /** A memcached on a free port (TCP only, 64 MB, default 1 MB item limit); stopped by `stop()`. */

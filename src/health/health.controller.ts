@@ -2,7 +2,11 @@ import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { SESSION_STORE, type SessionStoreHandle } from 'nest-server-session';
 
-/** Liveness of the session store, for load balancers and orchestrators. */
+/**
+ * Whether the session store can serve sessions, for load balancers and orchestrators: 503
+ * unless it can read and write now. Where the store says more (Redis: its mode, the servers it
+ * sees and their roles, why it cannot take writes), the answer carries it.
+ */
 @Controller('health')
 export class HealthController {
   constructor(
@@ -11,15 +15,12 @@ export class HealthController {
 
   @Get()
   async check(@Res({ passthrough: true }) res: Response) {
-    const ok = await this.handle.ping().then(
-      () => true,
-      () => false,
-    );
+    const { ok, ...details } = await this.handle.health();
     res.status(ok ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE);
     res.setHeader('Cache-Control', 'no-store');
     return {
       status: ok ? 'ok' : 'error',
-      store: { type: this.handle.type, ok },
+      store: { type: this.handle.type, ok, ...details },
     };
   }
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
+import { commonNodeArgs } from './redis-node.js';
 import { ServerProcess } from './server-process.js';
 
 /**
@@ -18,20 +19,11 @@ export class RedisServerProcess extends ServerProcess {
       command: 'redis-server',
       debianPackage: 'redis-server',
       args: (port) => [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--save',
-        '',
+        ...commonNodeArgs(port, dir),
         '--appendonly',
         'yes',
         '--appendfsync',
         'always',
-        '--logfile',
-        join(dir, 'redis.log'),
       ],
       probe: { request: 'PING\r\n', answer: '+PONG' },
     });

@@ -24,6 +24,12 @@ export class ServerProcess {
     private readonly spec: ServerSpec,
   ) {}
 
+  /** Whether the server process is alive (a paused one is). */
+  get running(): boolean {
+    const child = this.child;
+    return !!child && child.exitCode === null && child.signalCode === null;
+  }
+
   /**
    * Freezes the server: connections stay open but nothing answers (a stalled store). Resolves
    * once it has stopped: a signal lands a moment after kill() returns, and a request sent in

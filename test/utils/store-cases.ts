@@ -1,4 +1,4 @@
-import { describe, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -6,6 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Env, SessionStoreHandle, SessionType } from 'nest-server-session';
 import { MemcachedServerProcess } from './memcached-server.js';
+import {
+  redisTopologyCases,
+  stopSharedTopologies,
+} from './redis-topologies.js';
 import {
   dropTable,
   fileProbe,
@@ -55,6 +59,13 @@ export interface StoreCase {
    * stores that live in the process or on a local disk.
    */
   unreachableEnv?(hostPort: string): Env;
+  /**
+   * Why a TCP proxy in front of the address in `env` cannot stall this store, when it cannot
+   * (a cluster or Sentinel client goes to the servers the cluster or the sentinels name).
+   */
+  notBehindProxy?: string;
+  /** What GET /health reports of the store besides `ok` (jest matchers allowed). */
+  health?: Record<string, unknown>;
 }
 
 /** Removes the collection a MongoDB case made, so a real server keeps nothing of the tests. */
@@ -130,6 +141,10 @@ export function storeCases(): StoreCase[] {
       type: 'redis',
       enumerable: true,
       shared: true,
+      health: {
+        mode: 'single',
+        nodes: [{ address: expect.any(String), role: 'master', up: true }],
+      },
       unreachableEnv: (hostPort) => ({ REDIS_URL: `redis://${hostPort}` }),
       setUp: () =>
         Promise.resolve({
@@ -138,6 +153,7 @@ export function storeCases(): StoreCase[] {
           tearDown: () => Promise.resolve(),
         }),
     },
+    ...redisTopologyCases(),
     {
       name: 'memcached',
       type: 'memcached',
@@ -220,6 +236,8 @@ export function describeEachStore(
   body: (store: StoreCase) => void,
   { alsoWithoutServer = false } = {},
 ): void {
+  // The Redis cluster and Sentinel group a file's blocks share stop once they are all done.
+  afterAll(stopSharedTopologies);
   for (const store of storeCases()) {
     describe(`${title} ${store.name}`, () => {
       if (store.notRunReason)

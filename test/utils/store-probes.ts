@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import type { SessionStoreHandle } from 'nest-server-session';
 
 /**
@@ -23,34 +23,51 @@ export interface StoreProbe {
   close(): Promise<void>;
 }
 
-export function redisProbe(url: string, prefix: string): StoreProbe {
-  const client = new Redis(url, { maxRetriesPerRequest: 1 });
-  const keys = async () => {
+/**
+ * A Redis store's keys, read with a client of the probe's own: `connect` is a URL or makes a
+ * client of any mode (every master of a cluster is scanned). `keys()` lists the sessions, not
+ * the per-user index hashes (`prefix + 'user:' + id`) that share the prefix.
+ */
+export function redisProbe(
+  connect: string | (() => Redis | Cluster),
+  prefix: string,
+): StoreProbe {
+  const client =
+    typeof connect === 'string'
+      ? new Redis(connect, { maxRetriesPerRequest: 1 })
+      : connect();
+  const everyKey = async () => {
     const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await client.scan(
-        cursor,
-        'MATCH',
-        `${escapeGlob(prefix)}*`,
-        'COUNT',
-        500,
-      );
-      found.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
+    const servers = client.isCluster
+      ? (client as Cluster).nodes('master')
+      : [client as Redis];
+    for (const server of servers) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await server.scan(
+          cursor,
+          'MATCH',
+          `${escapeGlob(prefix)}*`,
+          'COUNT',
+          500,
+        );
+        found.push(...batch);
+        cursor = next;
+      } while (cursor !== '0');
+    }
     return found;
   };
   const bytes = (key: string) => client.getBuffer(key);
   return {
-    keys,
+    keys: async () =>
+      (await everyKey()).filter((key) => !key.startsWith(`${prefix}user:`)),
     bytes,
     read: async (key) => parseStored(await bytes(key)),
     ttlSeconds: (key) => client.ttl(key),
     // Leaves the shared Redis as it was: only this test's prefix is removed, never a flush.
     close: async () => {
-      const own = await keys();
-      if (own.length > 0) await client.del(own);
+      const own = await everyKey();
+      await Promise.all(own.map((key) => client.del(key)));
       client.disconnect();
     },
   };

@@ -53,4 +53,6 @@ export type {
   ReplaceOutcome,
   SessionListing,
   SessionVersion,
+  StoreHealth,
+  StoreNodeHealth,
 } from './stores/store.contract.js';

@@ -74,6 +74,22 @@ export function integer(
   return bounded.register(kindCodecs, codec.integer(envReason, min));
 }
 
+/** `host:port` with a port from 1 to 65535; IPv6 hosts in brackets. */
+export function isHostPort(value: string): boolean {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65535;
+}
+
+/** A list of one or more `host:port`; its variable is comma-separated. `required` when empty. */
+export function hostPorts(required: string) {
+  return z
+    .array(
+      text((value) => `not a "host:port": ${quote(value)}`, isHostPort),
+      { error: required },
+    )
+    .min(1, { error: required });
+}
+
 /**
  * A connection URL with one of `schemes` and a host (sqlite: a path). A "#" is refused: in a
  * connection string it is a password character left unencoded, which would cut the URL short.

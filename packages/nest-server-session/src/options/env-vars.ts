@@ -7,6 +7,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** What a fallback may do while the variables are read. */
 export interface EnvContext {
   production: boolean;
+  /** Every variable, for a fallback that depends on another (a default only when it is unset). */
+  env: Env;
   warn(message: string): void;
   /** The variable is missing and must not be. */
   fail(reason: string): void;
@@ -147,6 +149,7 @@ export function readEnv(
     } else if (variable.fallback) {
       value = variable.fallback({
         production,
+        env,
         warn: (message) => reading.warnings.push(message),
         fail: refuse,
       });
@@ -178,7 +181,12 @@ export interface EnvDoc {
 /** The README's row for the variable of `field`, used by `usedBy` unless it says otherwise. */
 export function envDoc({ option, variable }: EnvField, usedBy: string): EnvDoc {
   const shown = () => {
-    const quiet = { production: false, warn: () => {}, fail: () => {} };
+    const quiet = {
+      production: false,
+      env: {},
+      warn: () => {},
+      fail: () => {},
+    };
     const value = variable.fallback
       ? variable.fallback(quiet)
       : option.safeParse(undefined).data;

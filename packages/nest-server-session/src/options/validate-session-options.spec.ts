@@ -451,8 +451,17 @@ describe('validateSessionOptions', () => {
     );
   });
 
-  it('keeps the options a union on type: a Redis store without a url does not compile', () => {
-    // @ts-expect-error: the Redis options require `url`
+  it('keeps the options a union on type: a memcached store without servers does not compile', () => {
+    // @ts-expect-error: the memcached options require `servers`
+    const options: SessionModuleOptions = { type: 'memcached', secret: 's' };
+    expect(problemsOf(options)).toEqual([
+      'servers: required, one or more "host:port"',
+    ]);
+  });
+
+  // A Redis store has four ways to say where Redis is (url, clusterNodes, sentinels, client),
+  // so none of them is required by the type: the check says so at start instead.
+  it('refuses a Redis store with nowhere to connect', () => {
     const options: SessionModuleOptions = { type: 'redis', secret: 's' };
     expect(problemsOf(options)).toEqual([
       'url: must be a redis: or rediss: URL, got "undefined"',

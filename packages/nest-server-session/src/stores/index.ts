@@ -11,7 +11,7 @@ import type { SessionStoreHandle } from './common/store-handle.js';
 import { SessionOwners } from './common/session-owners.js';
 import { TouchThrottle } from './common/touch-throttle.js';
 import { assertDriversInstalled } from './drivers.js';
-import type { SessionBackend } from './store.contract.js';
+import type { SessionBackend, StoreHealth } from './store.contract.js';
 
 export type { SessionStoreHandle } from './common/store-handle.js';
 
@@ -43,6 +43,7 @@ export async function createStore(
       owners: new SessionOwners(backend.users, options),
     }),
     ping: () => pingWithin(() => backend.ping(), options.storeTimeoutMs),
+    health: () => healthWithin(backend, options.storeTimeoutMs),
     removeExpired,
     close: async () => {
       await stopSweeps();
@@ -62,6 +63,31 @@ export function pingWithin(
     timeoutMs,
     () => new StoreUnavailableError('ping', `timed out after ${timeoutMs} ms`),
   );
+}
+
+/**
+ * The backend's health report, or where it has none its ping's verdict; either within the
+ * store deadline, and never a rejection: what did not answer in time is not ok.
+ */
+export async function healthWithin(
+  backend: SessionBackend,
+  timeoutMs: number,
+): Promise<StoreHealth> {
+  const report = backend.health?.bind(backend);
+  if (!report)
+    return pingWithin(() => backend.ping(), timeoutMs).then(
+      () => ({ ok: true }),
+      () => ({ ok: false }),
+    );
+  return withDeadline(
+    new Promise<StoreHealth>((resolve) => resolve(report())),
+    timeoutMs,
+    () =>
+      new StoreUnavailableError('health', `timed out after ${timeoutMs} ms`),
+  ).catch((err: unknown) => ({
+    ok: false,
+    problem: err instanceof Error ? err.message : String(err),
+  }));
 }
 
 /**

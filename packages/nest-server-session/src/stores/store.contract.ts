@@ -53,6 +53,13 @@ export interface SessionBackend {
   /** Resolves when the server answers a trivial request; used by health checks. */
   ping(): Promise<void>;
 
+  /**
+   * A fuller report for health checks, where the store has more to say than that it answers
+   * (its mode, its servers, whether it can take writes); stores without it are reported from
+   * `ping`.
+   */
+  health?(): Promise<StoreHealth>;
+
   /** Releases connections and timers. */
   close(): Promise<void>;
 
@@ -67,6 +74,25 @@ export interface SessionBackend {
    * Only on stores with no expiry of their own (sql, filesystem).
    */
   removeExpired?(options?: SweepOptions): Promise<number>;
+}
+
+/** What a health check reports of a store's servers. */
+export interface StoreHealth {
+  /** Whether sessions can be read and written now. */
+  ok: boolean;
+  /** How the store reaches its servers, where it has a choice (Redis: single, sentinel, cluster). */
+  mode?: string;
+  /** The servers the store sees, with their role and whether they are up. */
+  nodes?: StoreNodeHealth[];
+  /** Why it is not ok, in words that name no credential. */
+  problem?: string;
+}
+
+export interface StoreNodeHealth {
+  /** `host:port` */
+  address: string;
+  role: 'master' | 'replica' | 'sentinel' | 'unknown';
+  up: boolean;
 }
 
 /**

@@ -1,50 +1,84 @@
 import { Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
-
-/** Longest pause between reconnection attempts: a store that comes back is used within this. */
-const MAX_RECONNECT_DELAY_MS = 2000;
-/** Idle time after which the kernel starts probing a quiet connection (TCP keepalive). */
-const KEEPALIVE_DELAY_MS = 10_000;
+import type { Redis } from 'ioredis';
+import type { ResolvedOptionsOf } from '../../options/session.options.js';
+import {
+  clusterClient,
+  sentinelConnection,
+  singleClient,
+} from './redis-connections.js';
+import {
+  isCluster,
+  modeOf,
+  type RedisClient,
+  type RedisConnection,
+} from './redis-mode.js';
+import { assertIsPlainServer } from './server-role.js';
 
 /**
- * An ioredis client set to fail fast while Redis is away (no offline queue, one retry, a
- * command timeout) and to reconnect forever, so an outage costs 503s, never a growing queue or
- * a hung request, and ends by itself.
- *
- * A connection that a proxy or a NAT silently dropped (no reset) looks open forever; every
- * command on it would time out while new connections work. So a connection that sends nothing
- * back for a whole deadline while a command waits is destroyed and replaced (ioredis's
- * `socketTimeout`). Its timer restarts on every reply, so it only fires once the oldest command
- * waiting has already failed its deadline: a Redis that is slow but answers in time keeps its
- * connection.
+ * Connects in the mode the options say (a client of the app's own is used as given). Store
+ * clients fail fast while Redis is away (no offline queue, one retry, a command timeout) and
+ * reconnect forever, so an outage costs 503s, never a growing queue or a hung request, and
+ * ends by itself; in Sentinel and Cluster mode they also follow a failover by themselves.
  */
 export async function connectRedis(
-  url: string,
-  timeoutMs: number,
-): Promise<Redis> {
+  options: ResolvedOptionsOf<'redis'>,
+): Promise<RedisConnection> {
+  if (options.client) {
+    const client = options.client;
+    watchSocketTimers(client);
+    await waitUntilReady(client, options.storeTimeoutMs);
+    return { client, mode: modeOf(client), owned: false };
+  }
+  const timeoutMs = options.storeTimeoutMs;
+  const connection: RedisConnection = options.clusterNodes
+    ? { client: clusterClient(options), mode: 'cluster', owned: true }
+    : options.sentinels
+      ? sentinelConnection(options)
+      : { client: singleClient(options), mode: 'single', owned: true };
+  const { client } = connection;
+  logOutages(client);
+  watchSocketTimers(client);
+  await waitUntilReady(client, timeoutMs);
+  if (connection.mode === 'single')
+    await assertIsPlainServer(client as Redis, timeoutMs).catch(
+      (err: unknown) => {
+        client.disconnect();
+        throw err;
+      },
+    );
+  return connection;
+}
+
+/** Logs each outage once rather than once per reconnection attempt. */
+function logOutages(client: RedisClient): void {
   const logger = new Logger('RedisSessionStore');
-  const client = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-    keepAlive: KEEPALIVE_DELAY_MS,
-    connectTimeout: Math.max(timeoutMs, 2000),
-    retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-  });
-  // Log each outage once rather than once per reconnection attempt.
   let healthy = true;
-  client.on('error', (err: Error) => {
-    if (healthy) logger.warn(`Redis unreachable: ${err.message}`);
+  const down = (err: Error, where = 'Redis') => {
+    if (healthy) logger.warn(`${where} unreachable: ${err.message}`);
     healthy = false;
-  });
+  };
+  client.on('error', (err: Error) => down(err));
+  client.on('node error', (err: Error, node: string) =>
+    down(err, `Redis node ${node}`),
+  );
   client.on('ready', () => {
     if (!healthy) logger.log('Redis connection restored');
     healthy = true;
   });
-  client.on('close', () => forgetSocketTimer(client));
-  await waitUntilReady(client, timeoutMs);
-  return client;
+  // A cluster stays ready while one master fails over; its recovery shows as slot-map
+  // refreshes that succeed.
+  client.on('refresh', () => {
+    if (!healthy) logger.log('Redis cluster slot map refreshed');
+    healthy = true;
+  });
+}
+
+/** Applies the fix below to the client's connection, or to each node's of a cluster. */
+function watchSocketTimers(client: RedisClient): void {
+  if (isCluster(client)) {
+    client.on('+node', (node: Redis) => watchSocketTimers(node));
+    for (const node of client.nodes()) watchSocketTimers(node);
+  } else client.on('close', () => forgetSocketTimer(client));
 }
 
 /**
@@ -62,7 +96,7 @@ function forgetSocketTimer(client: Redis): void {
 }
 
 /** Gives the first connection a moment so that the first requests need not fail; never throws. */
-function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
+function waitUntilReady(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -73,4 +107,18 @@ function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
     const timer = setTimeout(done, timeoutMs);
     client.once('ready', done);
   });
+}
+
+/** Closes a client the store made: QUIT first, so Redis answers what it was sent. */
+export async function closeRedis({
+  client,
+  owned,
+  stopWatching,
+}: RedisConnection): Promise<void> {
+  stopWatching?.();
+  if (!owned) return;
+  // Ending a connection that is already closed would leave ioredis's 2 s disconnect timer
+  // behind, holding the process up.
+  if (client.status === 'ready') await client.quit().catch(() => undefined);
+  if (client.status !== 'end') client.disconnect();
 }

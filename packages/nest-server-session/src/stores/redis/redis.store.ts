@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
-import type { Redis } from 'ioredis';
 import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type {
@@ -10,9 +9,14 @@ import type {
   SessionBackend,
   SessionListing,
   SessionVersion,
+  StoreHealth,
+  UserSessionIndex,
 } from '../store.contract.js';
-import { connectRedis } from './redis.client.js';
+import { closeRedis, connectRedis } from './redis.client.js';
+import { redisHealth } from './redis-health.js';
 import { redisListing } from './redis-listing.js';
+import type { RedisClient, RedisConnection } from './redis-mode.js';
+import { redisUserIndex } from './redis-user-index.js';
 import { defineReplaceSession, type ReplaceReply } from './replace.script.js';
 
 /** A session encoded for Redis, as it passes through connect-redis's serializer and TTL hooks. */
@@ -25,19 +29,25 @@ interface Outgoing {
  * Sessions in Redis, one string key `prefix + sid` each, with the SHA-1 of the stored bytes as
  * the version. connect-redis reads and creates them (its key naming, serializer and TTL);
  * `replace` is a Lua compare-and-set on the one key, and touch and destroy report what they
- * found. One command per call.
+ * found. One command per call, each naming one key: the same code serves one server, the
+ * master Sentinel names, and a cluster (whose client sends each command to its key's master).
  */
 export class RedisSessionBackend implements SessionBackend {
   readonly type = 'redis';
   readonly listing: SessionListing;
+  readonly users: UserSessionIndex;
+  private readonly client: RedisClient;
   private readonly store: RedisStore;
   private readonly replaceSession: ReturnType<typeof defineReplaceSession>;
 
   constructor(
-    private readonly client: Redis,
+    private readonly connection: RedisConnection,
     private readonly prefix: string,
     private readonly codec: SessionCodec,
+    private readonly timeoutMs: number,
   ) {
+    const client = connection.client;
+    this.client = client;
     this.store = new RedisStore({
       // Values read as Buffers, so that msgpack sessions come back byte for byte.
       client: {
@@ -57,6 +67,7 @@ export class RedisSessionBackend implements SessionBackend {
     });
     this.replaceSession = defineReplaceSession(client);
     this.listing = redisListing(client, prefix, codec);
+    this.users = redisUserIndex(client, prefix);
   }
 
   async load(sid: string): Promise<LoadedSession | null> {
@@ -107,12 +118,13 @@ export class RedisSessionBackend implements SessionBackend {
     await this.client.ping();
   }
 
-  async close(): Promise<void> {
-    // QUIT lets Redis answer what it was sent first. Ending a connection that is already
-    // closed would leave ioredis's 2 s disconnect timer behind, holding the process up.
-    if (this.client.status === 'ready')
-      await this.client.quit().catch(() => undefined);
-    if (this.client.status !== 'end') this.client.disconnect();
+  health(): Promise<StoreHealth> {
+    return redisHealth(this.client, this.connection.mode, this.timeoutMs);
+  }
+
+  /** Closes the client the store made; one the app handed in is the app's to close. */
+  close(): Promise<void> {
+    return closeRedis(this.connection);
   }
 
   private loaded(raw: Buffer): LoadedSession | null {
@@ -129,6 +141,10 @@ export async function createRedisBackend(
   options: ResolvedOptionsOf<'redis'>,
   codec: SessionCodec,
 ): Promise<SessionBackend> {
-  const client = await connectRedis(options.url, options.storeTimeoutMs);
-  return new RedisSessionBackend(client, options.prefix, codec);
+  return new RedisSessionBackend(
+    await connectRedis(options),
+    options.prefix,
+    codec,
+    options.storeTimeoutMs,
+  );
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-mode.js';
 
 /**
  * Compare-and-set of one session key, in one round trip: the stored bytes are replaced only if
@@ -30,7 +30,7 @@ type ReplaceCommand = (
  * by EVALSHA after that, and again by EVAL when a restarted server no longer has it) and
  * returns the call, with the conflicting bytes as a Buffer so msgpack sessions survive.
  */
-export function defineReplaceSession(client: Redis): ReplaceCommand {
+export function defineReplaceSession(client: RedisClient): ReplaceCommand {
   client.defineCommand('replaceSession', {
     numberOfKeys: 1,
     lua: REPLACE_SESSION_LUA,

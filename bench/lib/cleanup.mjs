@@ -64,7 +64,15 @@ export async function runBenchmark(name, main) {
   try {
     await main(cleanup);
   } catch (err) {
-    log(`\n${name} FAILED: ${err.stack ?? err}`);
+    // A driver's message may hold a whole statement (a bulk INSERT): the start says enough.
+    const message = String(err?.message ?? err);
+    const where = String(err?.stack ?? '')
+      .split('\n')
+      .filter((line) => line.startsWith('    at '))
+      .slice(0, 8);
+    log(
+      `\n${name} FAILED: ${message.length > 1000 ? `${message.slice(0, 1000)}…` : message}\n${where.join('\n')}`,
+    );
     process.exitCode = 1;
   } finally {
     await cleanup.run();

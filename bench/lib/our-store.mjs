@@ -57,7 +57,7 @@ function envFor(kind, server, label, cleanup) {
  * `options` sets what has no variable (the memory store's `maxSessions`). The prefix of a
  * key-value store is `label:`, so that two of ours on one server never share a session.
  */
-export async function openOurStore(
+export function openOurStore(
   kind,
   server,
   cleanup,
@@ -71,7 +71,24 @@ export async function openOurStore(
     ...envFor(kind, server, label, cleanup),
     ...env,
   };
-  const { options: fromEnv } = sessionOptionsFromEnv(fullEnv);
+  return openWith(kind, server, cleanup, fullEnv, options);
+}
+
+/**
+ * Another of ours over the same sessions as `side` (its keyspace, table or folder), with
+ * `env` added: as a second app instance would be. (Not for memory, which shares nothing.)
+ */
+export const reopenOurStore = (side, server, cleanup, env) =>
+  openWith(
+    side.kind,
+    server,
+    cleanup,
+    { ...side.env, ...env },
+    side.extraOptions,
+  );
+
+async function openWith(kind, server, cleanup, env, options) {
+  const { options: fromEnv } = sessionOptionsFromEnv(env);
   const resolved = validateSessionOptions({ ...fromEnv, ...options });
   const handle = await createStore(resolved);
   const close = cleanup.add(`close our ${kind} store`, () => handle.close());
@@ -82,8 +99,8 @@ export async function openOurStore(
     store: handle.store,
     backend: handle.backend,
     options: resolved,
-    env: fullEnv,
-    prefix,
+    extraOptions: options,
+    env,
     expiryOf: expiryReader(kind, server, resolved, handle, cleanup),
     close,
   };

@@ -15,8 +15,10 @@ export function sqlConnection(cleanup, server, filename, poolMax = 1) {
         log: { warn() {}, error() {}, debug() {}, deprecate() {} },
         pool: {
           afterCreate: (conn, done) => {
-            // Waits for the store's own writes instead of failing with SQLITE_BUSY.
+            // Waits for the store's own writes instead of failing with SQLITE_BUSY, and commits
+            // as our store does (bulk fills are many commits).
             conn.pragma('busy_timeout = 10000');
+            conn.pragma('synchronous = NORMAL');
             done(null, conn);
           },
         },

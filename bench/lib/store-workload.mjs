@@ -172,7 +172,8 @@ export const OPERATIONS = [
   },
 ];
 
-const percentile = (sorted, p) =>
+/** The `p`th percentile of ascending `sorted`. */
+export const percentile = (sorted, p) =>
   sorted.length === 0
     ? 0
     : sorted[

@@ -13,11 +13,10 @@ import { numberOption, quick, storeKinds } from './lib/args.mjs';
 import { renderRatioChart } from './lib/chart.mjs';
 import { createCleanup, log, runBenchmark } from './lib/cleanup.mjs';
 import { machine, median } from './lib/measure.mjs';
-import { openOurStore } from './lib/our-store.mjs';
-import { PEERS } from './lib/peer-stores.mjs';
 import { writeResults } from './lib/results.mjs';
 import { checkSide } from './lib/store-checks.mjs';
 import { markdown, printSummary } from './lib/store-report.mjs';
+import { openSides } from './lib/store-sides.mjs';
 import { KIND_TITLES, startStoreServer } from './lib/store-servers.mjs';
 import {
   fillThroughStore,
@@ -34,55 +33,9 @@ const SETTINGS = {
   concurrency: 32,
   sessions: numberOption('sessions', quick ? 1000 : 10_000),
 };
-/** Room for the memory stores: the filled sessions and a round's logins. */
-const MEMORY_MAX_SESSIONS = 1_000_000;
 // Our store logs through Nest; its debug lines (a dropped refresh of an ended session, which the
 // checks provoke) are not the benchmark's output.
 Logger.overrideLogger(['warn', 'error']);
-
-/**
- * The sides of one kind: ours as the app builds it, ours with every touch reaching the store
- * (touchAfter 0, for the touch and page-view comparisons), and each peer.
- */
-async function openSides(kind, server, cleanup) {
-  const options = kind === 'memory' ? { maxSessions: MEMORY_MAX_SESSIONS } : {};
-  const ours = await openOurStore(kind, server, cleanup, {
-    label: 'ours',
-    options,
-  });
-  const everyTouch = await openOurStore(kind, server, cleanup, {
-    label: 'ours0',
-    env: { SESSION_TOUCH_AFTER: '0' },
-    options,
-  });
-  const sides = [
-    {
-      ...ours,
-      label: 'ours',
-      ours: true,
-      operations: OPERATIONS.filter((o) => o.id !== 'touch'),
-    },
-    {
-      ...everyTouch,
-      label: 'ours, touchAfter 0',
-      ours: true,
-      operations: OPERATIONS.filter((o) =>
-        ['touch', 'page-view'].includes(o.id),
-      ),
-    },
-  ];
-  for (const peer of PEERS[kind]) {
-    const opened = await peer.open(server, cleanup);
-    sides.push({
-      ...opened,
-      label: peer.name,
-      package: peer.package,
-      ours: false,
-      operations: OPERATIONS,
-    });
-  }
-  return sides;
-}
 
 async function benchKind(kind, outer) {
   // Everything of this kind is stopped before the next kind starts (and on failure, by `outer`).

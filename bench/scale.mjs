@@ -145,6 +145,9 @@ async function scaleKind(kind, outer) {
           (r) => r[op][big.label].opsPerSec / r[op][small.label].opsPerSec,
         ),
       ),
+      // Steadier than ops/s on a shared machine: the process's own CPU time per call.
+      smallCpu: median(rounds.map((r) => r[op][small.label].cpuMicrosPerOp)),
+      largeCpu: median(rounds.map((r) => r[op][big.label].cpuMicrosPerOp)),
     });
     const result = {
       kind,

@@ -6,14 +6,16 @@ const times = (value) => `${value.toFixed(2)}×`;
 
 function speedTable(result) {
   const lines = [
-    '| store | sessions stored | page view ops/s (few · many) | many ÷ few | p99 ms (few · many) | login ops/s (few · many) | many ÷ few | p99 ms (few · many) | fill s (few · many) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| store | sessions stored | page view ops/s (few · many) | many ÷ few | p99 ms (few · many) | CPU µs/op (few · many) | login ops/s (few · many) | many ÷ few | p99 ms (few · many) | CPU µs/op (few · many) | fill s (few · many) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const k of result.kinds)
     lines.push(
       `| ${k.title} | ${n(k.sizes.small)} · ${n(k.sizes.large)} | ${n(k.pageView.small)} · ${n(k.pageView.large)} | ${times(k.pageView.ratio)} | ` +
-        `${ms(k.pageView.smallP99)} · ${ms(k.pageView.largeP99)} | ${n(k.login.small)} · ${n(k.login.large)} | ${times(k.login.ratio)} | ` +
-        `${ms(k.login.smallP99)} · ${ms(k.login.largeP99)} | ${k.fillSeconds.small.toFixed(1)} · ${k.fillSeconds.large.toFixed(1)} |`,
+        `${ms(k.pageView.smallP99)} · ${ms(k.pageView.largeP99)} | ${n(k.pageView.smallCpu)} · ${n(k.pageView.largeCpu)} | ` +
+        `${n(k.login.small)} · ${n(k.login.large)} | ${times(k.login.ratio)} | ` +
+        `${ms(k.login.smallP99)} · ${ms(k.login.largeP99)} | ${n(k.login.smallCpu)} · ${n(k.login.largeCpu)} | ` +
+        `${k.fillSeconds.small.toFixed(1)} · ${k.fillSeconds.large.toFixed(1)} |`,
     );
   return lines;
 }

@@ -107,10 +107,13 @@ export async function startRedisCluster(masters = 3) {
   }
 }
 
-/** A memcached on a free port (TCP only, 64 MB, default 1 MB item limit); stopped by `stop()`. */
-export async function startMemcached() {
+/**
+* A memcached on a free port (TCP only, `memoryMB` of cache, 64 by default; default 1 MB item
+ * limit); stopped by `stop()`.
+ */
+export async function startMemcached({ memoryMB = 64 } = {}) {
   const port = await freePort();
-  const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-m', '64'];
+  const args = ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-m', String(memoryMB)];
   // memcached refuses to run as root unless told which user to run as.
   if (process.getuid?.() === 0) args.push('-u', 'root');
   const server = await startDaemon('memcached', args, port, 'memcached');

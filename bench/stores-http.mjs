@@ -1,16 +1,14 @@
 /**
- * `npm run bench:stores [-- --quick]`: the app (dist/main.js, production mode, behind a simulated
- * TLS proxy) once per session store, loaded with autocannon in interleaved rounds (each round
+ * `npm run bench:stores:http [-- --quick]`: the app (dist/main.js, production mode, behind a
+ * simulated TLS proxy) once per session store, loaded with autocannon in interleaved rounds (each round
  * measures every store once, starting one store further each round), against the in-process
- * memory store as the baseline. Prints a table and writes bench/results/stores.json and
- * stores.md (stores-quick.* with --quick).
+ * memory store as the baseline. Prints a table and writes bench/results/stores-http.json
+ * and stores-http.md (stores-http-quick.* with --quick).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import knex from 'knex';
+import { log, runBenchmark } from './lib/cleanup.mjs';
+import { writeResults } from './lib/results.mjs';
 import { greetedName } from './lib/clients.mjs';
 import {
   BENCH_SECRET,
@@ -27,6 +25,12 @@ import {
   startNodeServer,
   startRedis,
 } from './lib/processes.mjs';
+import {
+  checkSqlServer,
+  dropAtCleanup,
+  SQL_SERVERS,
+  uniqueTable,
+} from './lib/sql-servers.mjs';
 
 const SETTINGS = benchSettings({
   rounds: 5,
@@ -39,10 +43,6 @@ const BENCH_CASES = CASES.filter((c) =>
   ['logged-in-get-login', 'logged-in-post-login'].includes(c.id),
 );
 const BASELINE = 'memory';
-const POSTGRES_URL =
-  process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const MYSQL_URL =
-  process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 /** As `npm run bench` runs the app: production, Secure cookies through a trusted proxy. */
 const APP_ENV = {
   NODE_ENV: 'production',
@@ -52,75 +52,20 @@ const APP_ENV = {
 };
 
 const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url));
-const log = (line) => process.stdout.write(`${line}\n`);
-
-/** What to undo (stop servers and apps, drop tables, remove folders), newest first, once. */
-const undo = [];
-let cleaning;
-const onCleanUp = (what, fn) => undo.push({ what, fn });
-function cleanUp() {
-  cleaning ??= (async () => {
-    while (undo.length > 0) {
-      const { what, fn } = undo.pop();
-      try {
-        await fn();
-      } catch (err) {
-        log(`cleanup: could not ${what}: ${err.message}`);
-        process.exitCode = 1;
-      }
-    }
-  })();
-  return cleaning;
-}
-
-async function tempDir(name) {
-  const dir = await mkdtemp(join(tmpdir(), `bench-stores-${name}-`));
-  onCleanUp(`remove ${dir}`, () => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** A URL fit for a log line: its password hidden. */
-function shown(url) {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
 
 /**
  * A table of this run's own on a shared PostgreSQL or MySQL (the app creates it at start),
- * dropped at the end; nothing else on the server is touched. Fails, naming the server, when it
- * does not answer.
+ * dropped at the end. Fails, naming the server, when it does not answer.
  */
-async function sqlServerEnv(label, client, url, variable) {
-  const connect = () =>
-    knex({
-      client,
-      connection: url,
-      pool: { min: 0, max: 1 },
-      acquireConnectionTimeout: 5000,
-      // The failure is reported once, below, naming the server.
-      log: { warn() {}, error() {}, debug() {}, deprecate() {} },
-    });
-  const db = connect();
-  try {
-    await db.raw('select 1');
-  } catch (err) {
-    throw new Error(
-      `${label} at ${shown(url)} does not answer (${err.message}); start it, or set ${variable} to one that does`,
-    );
-  } finally {
-    await db.destroy();
-  }
-  const table = `bench_sessions_${randomBytes(4).toString('hex')}`;
-  onCleanUp(`drop table ${table} on ${label}`, async () => {
-    const db = connect();
-    try {
-      await db.schema.dropTableIfExists(table);
-    } finally {
-      await db.destroy();
-    }
-  });
-  return { SESSION_TYPE: 'sql', DATABASE_URL: url, SESSION_SQL_TABLE: table };
+async function sqlServerEnv(cleanup, server) {
+  await checkSqlServer(server);
+  const table = uniqueTable('bench_sessions');
+  dropAtCleanup(cleanup, server, table);
+  return {
+    SESSION_TYPE: 'sql',
+    DATABASE_URL: server.url,
+    SESSION_SQL_TABLE: table,
+  };
 }
 
 /** Each store, and how to get the app's environment for it, starting what it needs. */
@@ -128,42 +73,40 @@ const STORES = [
   { name: 'memory', env: async () => ({ SESSION_TYPE: 'memory' }) },
   {
     name: 'redis',
-    env: async () => {
+    env: async (cleanup) => {
       const server = await startRedis();
-      onCleanUp('stop redis-server', server.stop);
+      cleanup.add('stop redis-server', server.stop);
       return { SESSION_TYPE: 'redis', REDIS_URL: server.url };
     },
   },
   {
     name: 'memcached',
-    env: async () => {
+    env: async (cleanup) => {
       const server = await startMemcached();
-      onCleanUp('stop memcached', server.stop);
+      cleanup.add('stop memcached', server.stop);
       return { SESSION_TYPE: 'memcached', MEMCACHED_SERVERS: server.address };
     },
   },
   {
     name: 'sql (sqlite)',
-    env: async () => ({
+    env: async (cleanup) => ({
       SESSION_TYPE: 'sql',
-      DATABASE_URL: `sqlite:${join(await tempDir('sqlite'), 'sessions.sqlite')}`,
+      DATABASE_URL: `sqlite:${join(await cleanup.tempDir('sqlite'), 'sessions.sqlite')}`,
     }),
   },
   {
     name: 'sql (postgres)',
-    env: () =>
-      sqlServerEnv('PostgreSQL', 'pg', POSTGRES_URL, 'TEST_POSTGRES_URL'),
+    env: (cleanup) => sqlServerEnv(cleanup, SQL_SERVERS.postgres),
   },
   {
     name: 'sql (mysql)',
-    env: () =>
-      sqlServerEnv('MySQL/MariaDB', 'mysql2', MYSQL_URL, 'TEST_MYSQL_URL'),
+    env: (cleanup) => sqlServerEnv(cleanup, SQL_SERVERS.mysql),
   },
   {
     name: 'filesystem',
-    env: async () => ({
+    env: async (cleanup) => ({
       SESSION_TYPE: 'filesystem',
-      SESSION_FILE_DIR: join(await tempDir('files'), 'sessions'),
+      SESSION_FILE_DIR: join(await cleanup.tempDir('files'), 'sessions'),
     }),
   },
 ];
@@ -318,14 +261,14 @@ function markdown(result) {
   return `${lines.join('\n')}\n`;
 }
 
-async function main() {
+async function main(cleanup) {
   const started = Date.now();
   log(
-    `bench:stores: ${quick ? 'quick smoke run' : 'full run (about 5 minutes)'}; starting the app on ${STORES.length} stores`,
+    `bench:stores:http: ${quick ? 'quick smoke run' : 'full run (about 5 minutes)'}; starting the app on ${STORES.length} stores`,
   );
   // Every store's server first, so a missing one fails the run before any load.
   const envs = [];
-  for (const store of STORES) envs.push(await store.env());
+  for (const store of STORES) envs.push(await store.env(cleanup));
   const apps = [];
   for (const [i, store] of STORES.entries()) {
     const env = envs[i];
@@ -334,7 +277,7 @@ async function main() {
       root('dist/main.js'),
       { ...APP_ENV, ...env },
     );
-    onCleanUp(`stop the app on ${store.name}`, app.stop);
+    cleanup.add(`stop the app on ${store.name}`, app.stop);
     apps.push({ ...app, store: store.name });
     log(`  ${store.name.padEnd(14)} pid ${app.pid}, ${app.url}`);
   }
@@ -355,26 +298,11 @@ async function main() {
     seconds: Math.round((Date.now() - started) / 1000),
   };
   table(result);
-  await mkdir(root('bench/results'), { recursive: true });
-  const stem = quick ? 'stores-quick' : 'stores';
-  await writeFile(
-    root(`bench/results/${stem}.json`),
-    `${JSON.stringify(result, null, 2)}\n`,
-  );
-  await writeFile(root(`bench/results/${stem}.md`), markdown(result));
-  log(`wrote bench/results/${stem}.json and .md; took ${result.seconds} s`);
+  await writeResults(quick ? 'stores-http-quick' : 'stores-http', {
+    json: result,
+    md: markdown(result),
+  });
+  log(`took ${result.seconds} s`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'])
-  process.once(signal, () => {
-    log(`\n${signal}: stopping everything the benchmark started`);
-    void cleanUp().finally(() => process.exit(1));
-  });
-try {
-  await main();
-} catch (err) {
-  log(`\nbench:stores FAILED: ${err.stack ?? err}`);
-  process.exitCode = 1;
-} finally {
-  await cleanUp();
-}
+await runBenchmark('bench-stores-http', main);

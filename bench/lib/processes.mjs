@@ -108,7 +108,7 @@ export async function startRedisCluster(masters = 3) {
 }
 
 /**
-* A memcached on a free port (TCP only, `memoryMB` of cache, 64 by default; default 1 MB item
+ * A memcached on a free port (TCP only, `memoryMB` of cache, 64 by default; default 1 MB item
  * limit); stopped by `stop()`.
  */
 export async function startMemcached({ memoryMB = 64 } = {}) {

@@ -66,6 +66,8 @@ export function dropAtCleanup(cleanup, server, table) {
     const db = connectSql(server);
     try {
       await db.schema.dropTableIfExists(table);
+      // Our store keeps each user's sessions in a table beside its own.
+      await db.schema.dropTableIfExists(`${table}_users`);
     } finally {
       await db.destroy();
     }

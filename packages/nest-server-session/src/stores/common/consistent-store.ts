@@ -185,7 +185,8 @@ export class ConsistentStore extends Store {
     this.settle(cb, async () => {
       this.throttle.forget(sid);
       await this.call('destroy', () => this.backend.destroy(sid));
-      await this.forget(sid);
+      // The session is gone; its user's list learns it without the answer waiting for it.
+      void this.forget(sid);
     });
   }
 
@@ -206,7 +207,7 @@ export class ConsistentStore extends Store {
     const previousId = req.sessionID;
     this.call('destroy', () => this.backend.destroy(previousId)).then(
       async (existed) => {
-        await this.forget(previousId, previous as SessionData);
+        void this.forget(previousId, previous as SessionData);
         this.generate(req);
         if (!existed) this.orphans.add(req.session);
         fn();
@@ -391,7 +392,8 @@ export class ConsistentStore extends Store {
       this.fates.set(previous.session, 'failed');
       throw err;
     }
-    await this.forget(previous.id, previous.session as SessionData);
+    // The old session is gone; its user's list learns it without the login waiting for it.
+    void this.forget(previous.id, previous.session as SessionData);
     if (existed) return true;
     await this.call('destroy', () => this.backend.destroy(req.sessionID));
     await this.forget(req.sessionID, req.session as SessionData);
@@ -452,13 +454,28 @@ export class ConsistentStore extends Store {
     const ttl = this.ttlOf(session);
     if (ttl <= 0)
       return void (await this.call('destroy', () => this.backend.destroy(sid)));
-    await this.call('set', () =>
-      this.owners.beforeWrite(sid, undefined, session, ttl, requestOf(session)),
-    );
-    const version = await this.call('set', () =>
-      this.backend.create(sid, session, ttl),
-    );
-    this.wrote(sid, session, version, session);
+    // The user's index entry and the session are written together (one round trip, one
+    // network write where the client pipelines); if the entry fails, the session is taken
+    // back, so no live session is ever left out of its user's list.
+    const [indexed, created] = await Promise.allSettled([
+      this.call('set', () =>
+        this.owners.beforeWrite(
+          sid,
+          undefined,
+          session,
+          ttl,
+          requestOf(session),
+        ),
+      ),
+      this.call('set', () => this.backend.create(sid, session, ttl)),
+    ]);
+    if (indexed.status === 'rejected') {
+      if (created.status === 'fulfilled')
+        await this.backend.destroy(sid).catch(() => undefined);
+      throw indexed.reason;
+    }
+    if (created.status === 'rejected') throw created.reason;
+    this.wrote(sid, session, created.value, session);
   }
 
   /**

@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import {
   afterAll,
   afterEach,
@@ -20,9 +19,10 @@ import {
   it,
   jest,
 } from '@jest/globals';
-import { ConsoleLogger, Logger, type LoggerService } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import knexFactory, { type Knex } from 'knex';
 import request, { type Response } from 'supertest';
+import { CapturingLogger } from './utils/capturing-logger.js';
 import { csrfTokenFrom, logIn, sessionIdOf } from './utils/session-http.js';
 import { MYSQL_URL, POSTGRES_URL, uniquePrefix } from './utils/store-cases.js';
 import { createTestApp, type TestApp } from './utils/test-app.js';
@@ -89,25 +89,6 @@ async function sqliteDatabase(): Promise<Breakable & { table: string }> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Everything logged, through Nest's Logger (any level) or the console, as text. */
-class CapturingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  log = this.capture('log');
-  error = this.capture('error');
-  warn = this.capture('warn');
-  debug = this.capture('debug');
-  verbose = this.capture('verbose');
-  fatal = this.capture('fatal');
-
-  private capture(level: string) {
-    return (...args: unknown[]) => {
-      this.lines.push(
-        `${level}: ${args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 8 }))).join(' ')}`,
-      );
-    };
-  }
 }
 
 describe.each([

@@ -482,9 +482,15 @@ describe('stopping the app while a login is in flight', () => {
     proxy.delay(0);
     const inspector = new Redis(redis.url);
     try {
-      const keys = await inspector.keys('shutdown:*');
-      expect(keys).toHaveLength(1);
-      expect(await inspector.get(keys[0])).toContain('"username":"Ada"');
+      // The session, and the user's index entry that the login writes beside it.
+      const keys = (await inspector.keys('shutdown:*')).sort();
+      expect(keys).toHaveLength(2);
+      const [sessionKey, indexKey] = keys;
+      expect(indexKey).toBe('shutdown:user:Ada');
+      expect(await inspector.get(sessionKey)).toContain('"username":"Ada"');
+      expect(await inspector.hkeys(indexKey)).toEqual([
+        sessionKey.slice('shutdown:'.length),
+      ]);
     } finally {
       inspector.disconnect();
     }

@@ -71,15 +71,20 @@ export class RedisCluster {
       async () => {
         for (const node of this.nodes) {
           if (!node.running) continue;
-          const [cluster, replication] = await node.ask((client) =>
+          const [cluster, replication, view] = await node.ask((client) =>
             Promise.all([
               client.cluster('INFO') as Promise<string>,
               client.info('replication'),
+              client.cluster('NODES') as Promise<string>,
             ]),
           );
           if (infoFields(cluster).cluster_state !== 'ok') return false;
           const role = infoFields(replication);
           if (role.role === 'slave' && role.master_link_status !== 'up')
+            return false;
+          // Gossip has told this node every other's role: a replica it still takes for a master
+          // (one without slots) would show on /health as a fourth master.
+          if (!settledView(view, this.nodes.filter((n) => n.running).length))
             return false;
         }
         return true;
@@ -126,6 +131,25 @@ export class RedisCluster {
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.stop()));
   }
+}
+
+/**
+ * A node's CLUSTER NODES answer lists `running` nodes, none in a handshake or failing, and every
+ * master among them serves slots.
+ */
+function settledView(view: string, running: number): boolean {
+  const lines = view.split('\n').filter((line) => line.trim() !== '');
+  const live = lines
+    .map((line) => line.split(' '))
+    .filter(([, , flags]) => !/fail|handshake|noaddr/.test(flags));
+  return (
+    live.length === running &&
+    live.every(
+      ([, , flags, , , , , , ...slots]) =>
+        !flags.split(',').includes('master') ||
+        slots.some((range) => /^\d/.test(range)),
+    )
+  );
 }
 
 /** The arguments of a cluster node whose bus listens on `busPort`. */

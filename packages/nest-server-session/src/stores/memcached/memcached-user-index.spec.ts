@@ -176,24 +176,26 @@ describe('MemcachedUserIndex', () => {
   });
 
   it('keeps the item alive as long as a session that keeps being refreshed, and records its expiry', async () => {
-    // Without a refresh the item would expire with the login's TTL: at 2 s, plus 1.
-    await logIn('rae', 'rae-rolling', { ttl: 2 });
+    // Without a refresh the item would expire with the login's TTL: at 4 s, plus 1. memcached's
+    // clock ticks in whole seconds, so a TTL of n may end after n - 1 s: the margins are seconds.
+    await logIn('rae', 'rae-rolling', { ttl: 4 });
     await sleep(1000);
-    await expect(backend.touch('rae-rolling', 3)).resolves.toBe(true);
-    await sleep(1000);
+    await expect(backend.touch('rae-rolling', 5)).resolves.toBe(true);
+    await sleep(1500);
     const outcome = await backend.replace(
       'rae-rolling',
       (await backend.load('rae-rolling'))!.version,
       session({ username: 'rae', n: 1 }),
-      3,
+      5,
     );
     expect(outcome.status).toBe('replaced');
     const refreshedAt = Date.now();
-    await sleep(2200);
+    // Past the login's item expiry (5 s), well before the refreshed session's (7.5 s).
+    await sleep(3000);
     const [entry] = await users.list('rae');
     expect(entry?.sid).toBe('rae-rolling');
-    expect(Math.abs(entry.expiresAt! - (refreshedAt + 3000))).toBeLessThan(500);
-  });
+    expect(Math.abs(entry.expiresAt! - (refreshedAt + 5000))).toBeLessThan(500);
+  }, 15_000);
 
   it('an evicted item is rebuilt by its sessions’ next write or refresh', async () => {
     await logIn('vic', 'vic-touched', { userAgent: 'Safari' });

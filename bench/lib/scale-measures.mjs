@@ -93,7 +93,7 @@ export async function userIndexTimes(side, { runs, revokes }) {
 
 /**
  * Page views at `rate` a second on `side` for `quietSeconds`, then again while the store
- * deletes its expired sessions (`removeExpired`, in its default batches, as the app's
+ * deletes its expired sessions (`removeExpired`, in its default batches, paced, as the app's
  * periodic sweep runs it): latencies without and during the sweep, and the sweep's pace.
  */
 export async function sweepUnderLoad(side, { rate, quietSeconds, expected }) {
@@ -103,7 +103,7 @@ export async function sweepUnderLoad(side, { rate, quietSeconds, expected }) {
     until: sleep(quietSeconds * 1000),
   });
   const started = performance.now();
-  const sweep = side.handle.removeExpired();
+  const sweep = side.handle.removeExpired({ paced: true });
   const during = await pacedLoad(view, {
     rate,
     until: sweep.catch(() => undefined),

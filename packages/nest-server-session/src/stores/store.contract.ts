@@ -134,6 +134,11 @@ export interface SweepOptions {
   batchSize?: number;
   /** Stops between batches once aborted (the app shuts down); the count so far is returned. */
   signal?: AbortSignal;
+  /**
+   * Rests after each batch as long as it took, so that requests meanwhile wait for one batch
+   * at most: what the periodic sweep asks for. The cleanup command runs flat out.
+   */
+  paced?: boolean;
 }
 
 /**

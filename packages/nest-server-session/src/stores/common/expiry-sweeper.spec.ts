@@ -77,6 +77,8 @@ describe('startExpirySweeps', () => {
     const stop = startExpirySweeps(removeExpired, 1);
     await jest.advanceTimersByTimeAsync(1_000);
     expect(signal?.aborted).toBe(false);
+    // Paced: the requests of the running app come first (see sweep-pace.ts).
+    expect(removeExpired.mock.calls[0][0]).toMatchObject({ paced: true });
     await stop();
     expect(signal?.aborted).toBe(true);
     expect(Logger.prototype.log).toHaveBeenCalledWith(

@@ -18,7 +18,7 @@ export function startExpirySweeps(
   let running: Promise<void> | undefined;
   const sweep = () => {
     if (running) return;
-    running = removeExpired({ signal: stopping.signal })
+    running = removeExpired({ signal: stopping.signal, paced: true })
       .then(
         (removed) => {
           if (removed > 0)

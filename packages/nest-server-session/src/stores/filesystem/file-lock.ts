@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { threadId } from 'node:worker_threads';
 import { withDeadline } from '../common/deadline.js';
 import { SessionFileError } from './file-errors.js';
+import { createFile, readWithStats } from './file-io.js';
 import { breakerNameOf } from './file-names.js';
 import { found, orNull } from './session-file.js';
 
@@ -247,41 +248,22 @@ async function removeIf(
 }
 
 /** Creates `path` holding `content` unless it exists; false when it does. */
-async function create(path: string, content: string): Promise<boolean> {
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(path, 'wx', 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    if (content) await handle.writeFile(content);
-    await handle.close();
-    return true;
-  } catch (err) {
-    await Promise.allSettled([handle.close(), fs.unlink(path)]);
-    throw err;
-  }
-}
+const create = (path: string, content: string): Promise<boolean> =>
+  createFile(path, Buffer.from(content));
 
 async function readLock(path: string): Promise<LockInfo | null> {
-  const handle = await orNull(fs.open(path, 'r'));
-  if (!handle) return null;
-  try {
-    const { ino, mtimeMs } = await handle.stat();
-    const [host = '', pid = '', thread = '', token = ''] = (
-      await handle.readFile('utf8')
-    ).split('\n');
-    return {
-      ino,
-      mtimeMs,
-      host,
-      pid: Number(pid),
-      thread: Number(thread),
-      token,
-    };
-  } finally {
-    await handle.close();
-  }
+  const file = await readWithStats(path);
+  if (!file) return null;
+  const { ino, mtimeMs } = file.stats;
+  const [host = '', pid = '', thread = '', token = ''] = file.bytes
+    .toString('utf8')
+    .split('\n');
+  return {
+    ino,
+    mtimeMs,
+    host,
+    pid: Number(pid),
+    thread: Number(thread),
+    token,
+  };
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { batchPacer } from '../common/sweep-pace.js';
 import type { SweepOptions } from '../store.contract.js';
 import { breakIfStale, FileLock, removeStaleBreaker } from './file-lock.js';
 import {
@@ -27,22 +27,25 @@ const STALE_TEMP_MS = 60_000;
  * Deletes the expired sessions of every prefix in `dir`, with the temp files and locks that
  * crashed processes left, and the per-user index entries of ended sessions (a user's folder is
  * one entry of a batch); resolves with how many sessions went. Streams the folder a batch at a
- * time, the entries of a batch in parallel, and lets the event loop run between batches.
+ * time, the entries of a batch in parallel, and lets the event loop run between batches (resting
+ * as long as each took when `paced`).
  */
 export async function sweepFolder(
   dir: string,
-  { batchSize = DEFAULT_SWEEP_BATCH, signal }: SweepOptions,
+  { batchSize = DEFAULT_SWEEP_BATCH, signal, paced }: SweepOptions,
   now: number,
 ): Promise<number> {
   let removed = 0;
   if (signal?.aborted) return removed;
+  let rest = batchPacer(paced);
   for await (const names of namesIn(dir, batchSize)) {
     const swept = await inParallel(names, IN_FLIGHT, (name) =>
       sweepEntry(dir, name, now),
     );
     removed += swept.filter(Boolean).length;
-    await nextTurn();
+    await rest();
     if (signal?.aborted) break;
+    rest = batchPacer(paced);
   }
   return removed;
 }

@@ -6,6 +6,7 @@ import {
   it,
   jest,
 } from '@jest/globals';
+import * as realFsCallbacks from 'node:fs';
 import * as realFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,21 @@ jest.unstable_mockModule('node:fs/promises', () => {
     ]),
   );
   return { ...realFs, ...recording, default: { ...realFs, ...recording } };
+});
+// Whole-file reads and creates open through the callback API (file-io.ts): recorded the same.
+jest.unstable_mockModule('node:fs', () => {
+  const open = (path: unknown, ...rest: unknown[]) => {
+    calls.push({ call: 'open', path: String(path) });
+    return (realFsCallbacks.open as (...args: unknown[]) => unknown)(
+      path,
+      ...rest,
+    );
+  };
+  return {
+    ...realFsCallbacks,
+    open,
+    default: { ...realFsCallbacks, open },
+  };
 });
 const { createFileBackend } = await import('./file.store.js');
 const { WRITE_GRACE_MS } = await import('./file-user-index.js');

@@ -12,6 +12,7 @@ import {
   sessionFileName,
   userFolderName,
 } from './file-names.js';
+import { readWithStats } from './file-io.js';
 import { inParallel } from './folder.js';
 import { found, isLive, orNull, writeTemp } from './session-file.js';
 
@@ -191,15 +192,9 @@ async function sessionOfEntry(
 async function readEntry(
   path: string,
 ): Promise<{ content: EntryContent; writtenAt: number } | null> {
-  const handle = await orNull(fs.open(path, 'r'));
-  if (!handle) return null;
-  try {
-    const { mtimeMs } = await handle.stat();
-    const content = parseEntry(await handle.readFile('utf8'));
-    return content ? { content, writtenAt: mtimeMs } : null;
-  } finally {
-    await handle.close();
-  }
+  const file = await readWithStats(path);
+  const content = file && parseEntry(file.bytes.toString('utf8'));
+  return content ? { content, writtenAt: file.stats.mtimeMs } : null;
 }
 
 function parseEntry(text: string): EntryContent | null {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
+import { createFileWithStats, readWithStats } from './file-io.js';
 import { tempName } from './file-names.js';
 
 /** One stored version of a session file. */
@@ -32,16 +32,9 @@ export async function readLive(
   path: string,
   now = Date.now(),
 ): Promise<StoredVersion | null> {
-  const handle = await orNull(fs.open(path, 'r'));
-  if (!handle) return null;
-  try {
-    const stats = await handle.stat({ bigint: true });
-    if (Number(stats.mtimeMs) <= now) return null;
-    const bytes = await handle.readFile();
-    return { bytes, version: versionOf(stats, bytes) };
-  } finally {
-    await handle.close();
-  }
+  const file = await readWithStats(path, true);
+  if (!file || Number(file.stats.mtimeMs) <= now) return null;
+  return { bytes: file.bytes, version: versionOf(file.stats, file.bytes) };
 }
 
 /**
@@ -56,19 +49,14 @@ export async function writeTemp(
 ): Promise<{ path: string; version: string }> {
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   const path = join(dir, tempName());
-  const handle = await fs.open(path, 'wx', 0o600);
-  try {
-    await handle.writeFile(bytes);
-    // Set before the rename, so the file is never visible without its expiry.
-    await handle.utimes(new Date(), expiryIn(ttlSeconds));
-    await handle.sync();
-    const stats = await handle.stat({ bigint: true });
-    await handle.close();
-    return { path, version: versionOf(stats, bytes) };
-  } catch (err) {
-    await Promise.allSettled([handle.close(), fs.unlink(path)]);
-    throw err;
-  }
+  // The expiry is set before the rename, so the file is never visible without it.
+  const stats = await createFileWithStats(path, bytes, {
+    mtime: expiryIn(ttlSeconds),
+    sync: true,
+  });
+  // Temp names are random and fresh: one that exists is a bug, not a race to lose.
+  if (!stats) throw new Error('A temp session file name was taken');
+  return { path, version: versionOf(stats, bytes) };
 }
 
 export const expiryIn = (ttlSeconds: number) =>

@@ -1,5 +1,5 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Knex } from 'knex';
+import { batchPacer } from '../common/sweep-pace.js';
 import type { SweepOptions } from '../store.contract.js';
 import { SqlStoreError, toSqlStoreError } from './sql-errors.js';
 import type { SessionTable } from './session-table.js';
@@ -27,7 +27,7 @@ type Batch = (
  * Deletes expired rows of every prefix, then the per-user index entries of sessions that ended
  * (and moves on the expiry of the due entries of live ones: see SqlUserIndex), a bounded batch
  * per statement, each batch committed on its own and with its own deadline, yielding to the
- * event loop between batches. Resolves with the sessions deleted; a failure says how many had
+ * event loop between batches (resting as long as each took when `paced`). Resolves with the sessions deleted; a failure says how many had
  * gone before it, since those stay gone.
  */
 export async function removeExpiredRows(
@@ -37,6 +37,7 @@ export async function removeExpiredRows(
       ? SQLITE_SWEEP_BATCH_SIZE
       : SWEEP_BATCH_SIZE,
     signal,
+    paced,
   }: SweepOptions = {},
 ): Promise<number> {
   let removed = 0;
@@ -47,6 +48,7 @@ export async function removeExpiredRows(
   ) => {
     for (;;) {
       if (signal?.aborted) return;
+      const rest = batchPacer(paced);
       const changed = await runBatch(table, batch, batchSize).catch(
         (err: unknown) => {
           const { reason, code } = toSqlStoreError(err);
@@ -58,7 +60,7 @@ export async function removeExpiredRows(
       );
       done?.(changed);
       if (changed < batchSize) return;
-      await nextTurn();
+      await rest();
     }
   };
   await sweep(deleteExpiredSessions, 'a batch failed', (changed) => {

@@ -1,0 +1,25 @@
+import { performance } from 'node:perf_hooks';
+import {
+  setImmediate as nextTurn,
+  setTimeout as sleep,
+} from 'node:timers/promises';
+
+/**
+ * A paced sweep rests after each batch as long as the batch took: it never has the store (or,
+ * on SQLite, whose driver is synchronous, the event loop) more than half the time, so the
+ * requests that arrive meanwhile wait for at most one batch. Unpaced, as the cleanup command
+ * runs it, a sweep only lets the event loop turn between batches.
+ */
+const REST_PER_BATCH_TIME = 1;
+/** However slow a batch, the pause stays short: a sweep must still end. */
+const MAX_REST_MS = 1000;
+
+/** Starts timing a batch; the function it returns waits before the next one. */
+export function batchPacer(paced: boolean | undefined): () => Promise<void> {
+  if (!paced) return () => nextTurn();
+  const started = performance.now();
+  return async () => {
+    const took = performance.now() - started;
+    await sleep(Math.min(took * REST_PER_BATCH_TIME, MAX_REST_MS));
+  };
+}

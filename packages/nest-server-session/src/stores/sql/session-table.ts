@@ -4,8 +4,6 @@ import { type SqlDialect, type SqlDriver, sqlDriver } from './sql-driver.js';
 import { statementTimeout, toSqlStoreError } from './sql-errors.js';
 import { derivedName } from './sql-limits.js';
 
-export type { SqlDialect } from './sql-driver.js';
-
 /** knex's pool, as much of it as is used here. */
 interface Pool {
   acquireConnection(): Promise<PooledConnection>;

@@ -36,4 +36,11 @@ describe('prepareSql', () => {
     expect(lookup('pg').name).not.toBe(lookup('mysql2').name);
     expect(lookup('pg').name).toMatch(/^s_[0-9a-f]{24}$/);
   });
+
+  it('refuses a parameter that knex wrote into the text', () => {
+    const db = knex({ client: 'pg' });
+    expect(() =>
+      prepareSql((p: Params) => db('sessions').whereRaw(p.key)),
+    ).toThrow(/not bound/);
+  });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 
-/** Stands for a parameter in a statement knex compiles once; no value of ours starts with NUL. */
+/** Stands for a named parameter while knex compiles a statement: knex binds it like any value. */
 const PARAMETER_MARK = '\0param:';
 
 /**
@@ -33,6 +33,9 @@ export function prepareSql<P extends object>(
     get: (_, key) => PARAMETER_MARK + String(key),
   });
   const { sql, bindings } = build(named).toSQL().toNative();
+  // A parameter knex wrote into the text instead of binding it would be a constant.
+  if (sql.includes(PARAMETER_MARK))
+    throw new Error('prepareSql: a parameter was not bound');
   const slots = bindings.map((binding) =>
     typeof binding === 'string' && binding.startsWith(PARAMETER_MARK)
       ? (binding.slice(PARAMETER_MARK.length) as keyof P)

@@ -130,6 +130,24 @@ describe('KnexSessionBackend', () => {
       await expect(backend.load('nope')).resolves.toBeNull();
     });
 
+    it('prepares each statement once on a connection, not on every call', async () => {
+      const pool = db.client as {
+        acquireConnection(): Promise<{ prepare(sql: string): unknown }>;
+        releaseConnection(connection: unknown): Promise<unknown>;
+      };
+      const connection = await pool.acquireConnection();
+      await pool.releaseConnection(connection);
+      const prepare = connection.prepare.bind(connection);
+      const prepared: string[] = [];
+      connection.prepare = (sql) => (prepared.push(sql), prepare(sql));
+      for (let i = 0; i < 3; i++) {
+        await backend.create('abc', session({ n: i }), LIFETIME);
+        await backend.touch('abc', LIFETIME);
+        await backend.load('abc');
+      }
+      expect(prepared).toHaveLength(3);
+    });
+
     it('stores the row under prefix + id, expiring after the lifetime', async () => {
       const before = Date.now();
       await call((cb) => guarded().set('abc', session({ user: 'ann' }), cb));

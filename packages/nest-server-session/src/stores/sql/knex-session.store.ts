@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
 import type { SessionData } from 'express-session';
-import type { Knex } from 'knex';
 import type { SessionCodec } from '../common/session-codec.js';
 import type {
   LoadedSession,
@@ -11,6 +10,7 @@ import type {
   SweepOptions,
   UserSessionIndex,
 } from '../store.contract.js';
+import { type Live, sessionStatements } from './session-statements.js';
 import type { SessionRow, SessionTable } from './session-table.js';
 import { SqlSessionListing } from './sql-listing.js';
 import { removeExpiredRows } from './sql-sweep.js';
@@ -40,6 +40,7 @@ export class KnexSessionBackend implements SessionBackend {
   readonly users: UserSessionIndex;
   /** Settles once the table is ready; reset after a failure so the next call tries again. */
   private tableReady?: Promise<void>;
+  private readonly sql: ReturnType<typeof sessionStatements>;
 
   constructor(
     private readonly table: SessionTable,
@@ -50,6 +51,7 @@ export class KnexSessionBackend implements SessionBackend {
       this.ready(),
     );
     this.users = new SqlUserIndex(table, prefix, () => this.ready());
+    this.sql = sessionStatements(table);
   }
 
   /** Creates or upgrades the table, once. */
@@ -75,17 +77,11 @@ export class KnexSessionBackend implements SessionBackend {
   ): Promise<SessionVersion> {
     await this.ready();
     const version = newVersion();
-    await this.table.run(
-      this.table
-        .rows()
-        .insert({
-          sid: this.prefix + sid,
-          ...this.data(session, ttlSeconds),
-          version,
-        })
-        .onConflict('sid')
-        .merge(['sess', 'expires_at', 'version']),
-    );
+    await this.table.write(this.sql.create, {
+      key: this.prefix + sid,
+      ...this.data(session, ttlSeconds),
+      version,
+    });
     return version;
   }
 
@@ -99,11 +95,13 @@ export class KnexSessionBackend implements SessionBackend {
     const key = this.prefix + sid;
     if (typeof version === 'number') {
       const next = newVersion();
-      const replaced = await this.table.run<number>(
-        this.live()
-          .where({ sid: key, version })
-          .update({ ...this.data(session, ttlSeconds), version: next }),
-      );
+      const replaced = await this.table.write(this.sql.replace, {
+        key,
+        now: Date.now(),
+        read: version,
+        ...this.data(session, ttlSeconds),
+        version: next,
+      });
       if (replaced > 0) return { status: 'replaced', version: next };
     }
     const current = await this.current(key);
@@ -112,22 +110,21 @@ export class KnexSessionBackend implements SessionBackend {
 
   async touch(sid: string, ttlSeconds: number): Promise<boolean> {
     await this.ready();
-    const touched = await this.table.run<number>(
-      this.live()
-        .where('sid', this.prefix + sid)
-        .update({ expires_at: expiry(ttlSeconds) }),
-    );
+    const touched = await this.table.write(this.sql.touch, {
+      key: this.prefix + sid,
+      now: Date.now(),
+      expiresAt: expiry(ttlSeconds),
+    });
     return touched > 0;
   }
 
   /** An expired row is left to the sweep: it was no session any more. */
   async destroy(sid: string): Promise<boolean> {
     await this.ready();
-    const deleted = await this.table.run<number>(
-      this.live()
-        .where('sid', this.prefix + sid)
-        .delete(),
-    );
+    const deleted = await this.table.write(this.sql.destroy, {
+      key: this.prefix + sid,
+      now: Date.now(),
+    });
     return deleted > 0;
   }
 
@@ -145,9 +142,10 @@ export class KnexSessionBackend implements SessionBackend {
   }
 
   private async current(key: string): Promise<LoadedSession | null> {
-    const row = await this.table.run<SessionRow | undefined>(
-      this.live().where('sid', key).first('sess', 'version'),
-    );
+    const [row] = await this.table.read<SessionRow, Live>(this.sql.load, {
+      key,
+      now: Date.now(),
+    });
     // Not the key: the codec would log it, and a log line must name no session.
     const session = row && this.codec.decode(row.sess);
     return session ? { session, version: Number(row.version) } : null;
@@ -156,12 +154,8 @@ export class KnexSessionBackend implements SessionBackend {
   private data(session: SessionData, ttlSeconds: number) {
     return {
       sess: toBytes(this.codec.encode(session)),
-      expires_at: expiry(ttlSeconds),
+      expiresAt: expiry(ttlSeconds),
     };
-  }
-
-  private live(): Knex.QueryBuilder {
-    return this.table.rows().where('expires_at', '>', Date.now());
   }
 }
 

@@ -1,15 +1,19 @@
 import type { Knex } from 'knex';
-import { toSqlStoreError } from './sql-errors.js';
+import type { PreparedSql } from './prepared-sql.js';
+import { type SqlDialect, type SqlDriver, sqlDriver } from './sql-driver.js';
+import { statementTimeout, toSqlStoreError } from './sql-errors.js';
 import { derivedName } from './sql-limits.js';
 
-/** A driver's connection (pg's Client, mysql2's Connection), as much of it as is used here. */
-interface RawConnection {
-  end?(): Promise<void>;
-  destroy?(): void;
-  stream?: { destroy(): void };
+/** knex's pool, as much of it as is used here. */
+interface Pool {
+  acquireConnection(): Promise<PooledConnection>;
+  releaseConnection(connection: PooledConnection): Promise<unknown>;
 }
 
-export type SqlDialect = 'sqlite' | 'postgres' | 'mysql';
+/** A driver's connection; knex's pool destroys rather than reuses one marked disposed. */
+interface PooledConnection {
+  __knex__disposed?: unknown;
+}
 
 /** What the rows of the session table hold, as the drivers hand them back. */
 export interface SessionRow {
@@ -26,11 +30,14 @@ export interface SessionRow {
  * failed-over proxy) costs the request that met it, not every later request routed to it.
  * (pg's own `query_timeout` would put it back in the pool, behind its stuck query; mysql2 has no
  * deadline at all.) Errors come out as {@link SqlStoreError}s, which name no session.
+ * Statements run as knex builds them ({@link run}), or, on the hot paths, prepared once and
+ * run through the driver itself ({@link read}, {@link write}).
  */
 export class SessionTable {
   readonly dialect: SqlDialect;
   /** The per-user index beside it: `<name>_users`. */
   readonly usersName: string;
+  private readonly driver: SqlDriver;
 
   constructor(
     readonly db: Knex,
@@ -43,6 +50,7 @@ export class SessionTable {
     this.dialect =
       client === 'pg' ? 'postgres' : client === 'mysql2' ? 'mysql' : 'sqlite';
     this.usersName = derivedName(name, '_users');
+    this.driver = sqlDriver(this.dialect);
   }
 
   rows(): Knex.QueryBuilder {
@@ -66,29 +74,28 @@ export class SessionTable {
   }
 
   /** Runs one statement within `timeoutMs`, on a pooled connection. */
-  async run<T>(
+  run<T>(
     statement: Knex.QueryBuilder | Knex.Raw,
     timeoutMs = this.timeoutMs,
   ): Promise<T> {
-    const pool = this.db.client as {
-      acquireConnection(): Promise<RawConnection>;
-      releaseConnection(connection: RawConnection): Promise<unknown>;
-    };
-    let connection: RawConnection;
-    try {
-      connection = await pool.acquireConnection();
-    } catch (err) {
-      throw toSqlStoreError(err);
-    }
-    try {
-      // knex's deadline also marks the connection as disposed: the pool never hands it out again.
-      return (await statement.connection(connection).timeout(timeoutMs)) as T;
-    } catch (err) {
-      if ((err as Error).name === 'KnexTimeoutError') this.drop(connection);
-      throw toSqlStoreError(err);
-    } finally {
-      await pool.releaseConnection(connection);
-    }
+    return this.onConnection(
+      async (connection) => (await statement.connection(connection)) as T,
+      timeoutMs,
+    );
+  }
+
+  /** The rows a prepared statement reads, within the deadline. */
+  read<Row, P>(sql: PreparedSql<P>, params: P): Promise<Row[]> {
+    return this.onConnection((connection) =>
+      this.driver.rows<Row>(connection, sql, sql.values(params)),
+    );
+  }
+
+  /** The number of rows a prepared statement changed, within the deadline. */
+  write<P>(sql: PreparedSql<P>, params: P): Promise<number> {
+    return this.onConnection((connection) =>
+      this.driver.changes(connection, sql, sql.values(params)),
+    );
   }
 
   /**
@@ -111,16 +118,41 @@ export class SessionTable {
   }
 
   /**
-   * Closes a connection whose statement got no answer, now: the pool would only end it later,
-   * politely, and mysql2's polite end waits behind the stuck statement forever.
+   * Runs `work` on a pooled connection within `timeoutMs`. A connection that missed the
+   * deadline is dropped and marked disposed (as knex's own timeout would), so the pool never
+   * hands it out again.
    */
-  private drop(connection: RawConnection): void {
-    if (this.dialect === 'postgres')
-      // With a query in flight, pg's end() destroys the socket instead of saying goodbye.
-      void connection.end?.().catch(() => undefined);
-    if (this.dialect === 'mysql') {
-      connection.destroy?.();
-      connection.stream?.destroy();
+  private async onConnection<T>(
+    work: (connection: PooledConnection) => Promise<T>,
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
+    const pool = this.db.client as Pool;
+    let connection: PooledConnection;
+    try {
+      connection = await pool.acquireConnection();
+    } catch (err) {
+      throw toSqlStoreError(err);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    try {
+      if (this.driver.blocking) return await work(connection);
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(statementTimeout(timeoutMs));
+        }, timeoutMs);
+      });
+      return await Promise.race([work(connection), deadline]);
+    } catch (err) {
+      if (timedOut) {
+        connection.__knex__disposed = err;
+        this.driver.drop(connection);
+      }
+      throw toSqlStoreError(err);
+    } finally {
+      clearTimeout(timer);
+      await pool.releaseConnection(connection);
     }
   }
 

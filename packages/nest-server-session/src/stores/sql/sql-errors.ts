@@ -58,6 +58,12 @@ const SQLITE_MESSAGES: [RegExp, string][] = [
   ],
 ];
 
+/** A statement that got no answer within `timeoutMs`. */
+export const statementTimeout = (timeoutMs: number) =>
+  new SqlStoreError(
+    `Timeout: no answer within ${timeoutMs} ms; the connection is dropped, and the statement may still complete on the server`,
+  );
+
 /** `err`, whatever the driver made of it, as a {@link SqlStoreError}. */
 export function toSqlStoreError(err: unknown): SqlStoreError {
   if (err instanceof SqlStoreError) return err;
@@ -70,9 +76,7 @@ export function toSqlStoreError(err: unknown): SqlStoreError {
   const text = typeof message === 'string' ? message : '';
   if (name === 'KnexTimeoutError')
     return typeof timeout === 'number'
-      ? new SqlStoreError(
-          `Timeout: no answer within ${timeout} ms; the connection is dropped, and the statement may still complete on the server`,
-        )
+      ? statementTimeout(timeout)
       : new SqlStoreError('Timeout acquiring a connection');
   const driverCode = typeof code === 'string' ? code : undefined;
   if (driverCode) {

@@ -4,9 +4,16 @@ import type {
   SessionDevice,
   UserSessionIndex,
 } from '../store.contract.js';
+import { prepareSql } from './prepared-sql.js';
 import type { SessionTable } from './session-table.js';
 import { IN_LIST_MAX, whereOwnKey } from './sql-listing.js';
 import { userKey } from './user-key.js';
+
+/** The key of an index entry: the user's key (see {@link userKey}) and the session's row key. */
+interface Entry {
+  user: string;
+  key: string;
+}
 
 /** An entry of a user's index, with its session's expiry when there is a session row. */
 interface EntryRow {
@@ -32,11 +39,32 @@ interface EntryRow {
  * last.
  */
 export class SqlUserIndex implements UserSessionIndex {
+  /** The writes of every login and logout, compiled once (see {@link prepareSql}). */
+  private readonly sql;
+
   constructor(
     private readonly table: SessionTable,
     private readonly prefix: string,
     private readonly ready: () => Promise<void>,
-  ) {}
+  ) {
+    this.sql = {
+      add: prepareSql((p: Entry & { device: string; keptUntil: number }) =>
+        table
+          .userRows()
+          .insert({
+            user_id: p.user,
+            sid: p.key,
+            device: p.device,
+            expires_at: p.keptUntil,
+          })
+          .onConflict(['user_id', 'sid'])
+          .merge(['device', 'expires_at']),
+      ),
+      removeOne: prepareSql((p: Entry) =>
+        table.userRows().where({ user_id: p.user, sid: p.key }).delete(),
+      ),
+    };
+  }
 
   async add(
     userId: string,
@@ -45,22 +73,24 @@ export class SqlUserIndex implements UserSessionIndex {
     ttlSeconds: number,
   ): Promise<void> {
     await this.ready();
-    await this.table.run(
-      this.table
-        .userRows()
-        .insert({
-          user_id: userKey(userId),
-          sid: this.prefix + sid,
-          device: JSON.stringify(device),
-          expires_at: Date.now() + ttlSeconds * 1000,
-        })
-        .onConflict(['user_id', 'sid'])
-        .merge(['device', 'expires_at']),
-    );
+    await this.table.write(this.sql.add, {
+      user: userKey(userId),
+      key: this.prefix + sid,
+      device: JSON.stringify(device),
+      keptUntil: Date.now() + ttlSeconds * 1000,
+    });
   }
 
   async remove(userId: string, sids: string[]): Promise<void> {
     await this.ready();
+    // One session, at each logout: the statement every call shares.
+    if (sids.length === 1) {
+      await this.table.write(this.sql.removeOne, {
+        user: userKey(userId),
+        key: this.prefix + sids[0],
+      });
+      return;
+    }
     for (let i = 0; i < sids.length; i += IN_LIST_MAX)
       await this.table.run(
         this.table

@@ -1,0 +1,52 @@
+import { prepareSql } from './prepared-sql.js';
+import type { SessionTable } from './session-table.js';
+
+/** A row's key (prefix + session id) and the time that tells live rows from expired ones. */
+export interface Live {
+  key: string;
+  now: number;
+}
+
+/** What a write stores: the encoded session, its expiry (epoch ms) and its version. */
+interface Written {
+  sess: Buffer;
+  expiresAt: number;
+  version: number;
+}
+
+/**
+ * The statements of every call on the session table, compiled once for its dialect. Each
+ * reads or changes only live rows (`expires_at` > `now`): an expired row is no session any
+ * more, whatever the sweep has not deleted yet.
+ */
+export function sessionStatements(table: SessionTable) {
+  const live = (p: Live) =>
+    table.rows().where('expires_at', '>', p.now).where('sid', p.key);
+  return {
+    /** The session's data and version (sid is the primary key: one row at most). */
+    load: prepareSql((p: Live) => live(p).select('sess', 'version')),
+    /** Writes the session whether or not a row (live or expired) has its key. */
+    create: prepareSql((p: Written & { key: string }) =>
+      table
+        .rows()
+        .insert({
+          sid: p.key,
+          sess: p.sess,
+          expires_at: p.expiresAt,
+          version: p.version,
+        })
+        .onConflict('sid')
+        .merge(['sess', 'expires_at', 'version']),
+    ),
+    /** Compare-and-set: lands only on the version that was read. */
+    replace: prepareSql((p: Live & Written & { read: number }) =>
+      live(p)
+        .where('version', p.read)
+        .update({ sess: p.sess, expires_at: p.expiresAt, version: p.version }),
+    ),
+    touch: prepareSql((p: Live & { expiresAt: number }) =>
+      live(p).update({ expires_at: p.expiresAt }),
+    ),
+    destroy: prepareSql((p: Live) => live(p).delete()),
+  };
+}

@@ -48,7 +48,9 @@ class ConformanceSummaryReporter {
         // Skips this suite makes name their reason; other skips are tests left out by -t.
         else if (SKIP_REASON.test(test.title)) {
           row.notRun += 1;
-          row.notes.push(test.title);
+          row.notes.push(
+            [...test.ancestorTitles.slice(1), test.title].join(' > '),
+          );
         }
         stores.set(match[1], row);
       }
@@ -62,9 +64,7 @@ class ConformanceSummaryReporter {
     ];
     for (const [name, row] of stores) {
       if (row.passed + row.failed + row.notRun === 0) continue;
-      const withoutServer = row.notes.some((note) =>
-        note.startsWith('NOT RUN'),
-      );
+      const withoutServer = row.notes.some((note) => note.includes('NOT RUN'));
       const verdict =
         row.failed > 0
           ? 'FAIL'
@@ -76,8 +76,14 @@ class ConformanceSummaryReporter {
       lines.push(
         `  ${name.padEnd(width)}  ${String(row.passed).padStart(6)}  ${String(row.failed).padStart(6)}  ${String(row.notRun).padStart(7)}  ${verdict}`,
       );
+      // One line per reason, however many tests it kept from running.
+      const counted = new Map();
       for (const note of row.notes)
-        lines.push(`  ${' '.repeat(width)}  - ${note}`);
+        counted.set(note, (counted.get(note) ?? 0) + 1);
+      for (const [note, count] of counted)
+        lines.push(
+          `  ${' '.repeat(width)}  - ${note}${count > 1 ? ` (×${count})` : ''}`,
+        );
     }
     process.stdout.write(`${lines.join('\n')}\n\n`);
   }

@@ -127,21 +127,32 @@ export class ConsistentStore extends Store {
   }
 
   get(sid: string, cb: Callback<SessionData | null>): void {
-    this.settle(cb, async () => {
-      const loaded = await this.call('get', () => this.backend.load(sid));
-      if (!loaded) return null;
-      if (this.owners.isExpired(loaded.session)) {
-        // Past its absolute lifetime: gone, however active it was.
-        await this.call('destroy', () => this.backend.destroy(sid));
-        await this.forget(sid, loaded.session);
-        return null;
-      }
-      this.owners.loaded(sid, loaded.session);
-      this.throttle.loaded(sid, loaded.session);
-      // The snapshot is taken in createSession, once: a read alone costs no serialisation.
-      this.loading.set(loaded.session, { sid, version: loaded.version });
-      return loaded.session;
-    });
+    this.settle(cb, () =>
+      this.call('get', () => this.backend.load(sid)).then((loaded) =>
+        loaded ? this.arrived(sid, loaded) : null,
+      ),
+    );
+  }
+
+  /** A session `get` read: kept track of for the request, or ended if it is too old. */
+  private arrived(
+    sid: string,
+    loaded: LoadedSession,
+  ): SessionData | Promise<null> {
+    if (this.owners.isExpired(loaded.session))
+      return this.endExpired(sid, loaded.session);
+    this.owners.loaded(sid, loaded.session);
+    this.throttle.loaded(sid, loaded.session);
+    // The snapshot is taken in createSession, once: a read alone costs no serialisation.
+    this.loading.set(loaded.session, { sid, version: loaded.version });
+    return loaded.session;
+  }
+
+  /** Past its absolute lifetime: gone, however active it was. */
+  private async endExpired(sid: string, session: SessionData): Promise<null> {
+    await this.call('destroy', () => this.backend.destroy(sid));
+    await this.forget(sid, session);
+    return null;
   }
 
   /** express-session turns what `get` gave into the request's Session here. */
@@ -493,9 +504,9 @@ export class ConsistentStore extends Store {
   /**
    * Stores `build(stored)` over the version stored now, by compare-and-set from `base`,
    * rebuilding on the newer version after each conflict. Resolves with what was stored, or
-   * null when the session is gone (then marked so). `content` is what the first round
-   * writes, when the caller has it ({@link contentOf} of `build(base.session)`, whose keys
-   * may come in another order): the snapshot then costs no second serialisation.
+   * null when the session is gone (then marked so). `content` is {@link contentOf} of what
+   * the first round writes, when the caller has it: the snapshot then costs no second
+   * serialisation.
    */
   private async writeOnto(
     sid: string,

@@ -136,7 +136,9 @@ export class RedisSessionBackend implements SessionBackend {
 
   private loaded(raw: Buffer): LoadedSession | null {
     const session = this.codec.decode(raw);
-    return session ? { session, version: raw } : null;
+    // A copy: ioredis hands over a view into the socket's read buffer, which a version kept
+    // for the length of a request would otherwise hold in memory whole.
+    return session ? { session, version: Buffer.from(raw) } : null;
   }
 }
 

@@ -16,7 +16,8 @@ export function withDeadline<T>(
 
 interface Pending {
   at: number;
-  expire: () => void;
+  reject: (err: Error) => void;
+  timeoutError: () => Error;
   settled: boolean;
 }
 
@@ -39,7 +40,8 @@ export class Deadlines {
     return new Promise<T>((resolve, reject) => {
       const pending: Pending = {
         at: performance.now() + this.ms,
-        expire: () => reject(timeoutError()),
+        reject,
+        timeoutError,
         settled: false,
       };
       this.queue.push(pending);
@@ -73,7 +75,7 @@ export class Deadlines {
         this.timer = this.arm(pending.at - now);
         break;
       }
-      if (!pending.settled) pending.expire();
+      if (!pending.settled) pending.reject(pending.timeoutError());
       this.head++;
     }
     // Drop what has been passed (all of it, or in chunks), so the array does not grow forever.

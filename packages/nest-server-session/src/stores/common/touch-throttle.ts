@@ -23,6 +23,8 @@ export class TouchThrottle {
 
   /** A session was read: its stored cookie tells when it was last written, if it expires. */
   loaded(sid: string, session: Partial<SessionData> | null | undefined): void {
+    // Runs on every read: without a throttle, no date to parse.
+    if (this.touchAfterMs <= 0) return;
     const expires = session?.cookie?.expires;
     const maxAge = session?.cookie?.originalMaxAge;
     if (expires && typeof maxAge === 'number') {

@@ -54,14 +54,14 @@ export function redisUserIndex(
   return {
     add: async (userId, sid, device) => {
       const key = indexKey(userId);
-      const replies = await client
-        .pipeline()
-        .hset(key, sid, JSON.stringify(device))
-        .hlen(key)
-        .exec();
-      const failed = replies?.find(([err]) => err)?.[0];
-      if (failed) throw failed;
-      if (!isPruningCount(Number(replies?.[1]?.[1]))) return;
+      // Sent together, in one round trip; where the client pipelines by itself (one server,
+      // Sentinel) in the same network write as the session's SET, which an explicit
+      // pipeline would keep apart.
+      const [, count] = await Promise.all([
+        client.hset(key, sid, JSON.stringify(device)),
+        client.hlen(key),
+      ]);
+      if (!isPruningCount(count)) return;
       const { ended } = await expiries(await client.hgetall(key));
       if (ended.length > 0) await client.hdel(key, ...ended);
     },

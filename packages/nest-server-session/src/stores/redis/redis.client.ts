@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { ResolvedOptionsOf } from '../../options/session.options.js';
+import { batchWrites } from './batched-writes.js';
 import {
   clusterClient,
   sentinelConnection,
@@ -38,6 +39,7 @@ export async function connectRedis(
   const { client } = connection;
   logOutages(client);
   watchSocketTimers(client);
+  batchWrites(client);
   await waitUntilReady(client, timeoutMs);
   if (connection.mode === 'single')
     await assertIsPlainServer(client as Redis, timeoutMs).catch(

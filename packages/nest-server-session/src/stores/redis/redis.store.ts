@@ -26,11 +26,12 @@ interface Outgoing {
 }
 
 /**
- * Sessions in Redis, one string key `prefix + sid` each, with the SHA-1 of the stored bytes as
- * the version. connect-redis reads and creates them (its key naming, serializer and TTL);
- * `replace` is a Lua compare-and-set on the one key, and touch and destroy report what they
- * found. One command per call, each naming one key: the same code serves one server, the
- * master Sentinel names, and a cluster (whose client sends each command to its key's master).
+ * Sessions in Redis, one string key `prefix + sid` each, with the stored bytes as the version
+ * (the replace script compares their SHA-1, computed only then: most sessions read are never
+ * written back). connect-redis creates them (its key naming, serializer and TTL); `replace` is
+ * a Lua compare-and-set on the one key, and touch and destroy report what they found. One
+ * command per call, each naming one key: the same code serves one server, the master Sentinel
+ * names, and a cluster (whose client sends each command to its key's master).
  */
 export class RedisSessionBackend implements SessionBackend {
   readonly type = 'redis';
@@ -57,7 +58,8 @@ export class RedisSessionBackend implements SessionBackend {
       },
       prefix,
       // connect-redis hands its hooks what it is given and returns what they return: a read
-      // comes back as the session with the digest of its bytes, a create carries its TTL.
+      // (its `get`, which `load` reads past) comes back as the session with its bytes, a
+      // create carries its TTL.
       serializer: {
         parse: (raw) => this.loaded(raw as unknown as Buffer) as never,
         stringify: (outgoing) =>
@@ -70,8 +72,13 @@ export class RedisSessionBackend implements SessionBackend {
     this.users = redisUserIndex(client, prefix);
   }
 
+  /**
+   * Reads the key connect-redis names (`prefix + sid`) directly: the read is the call of every
+   * request, and connect-redis's `get` would add two awaits and a callback shim to each.
+   */
   async load(sid: string): Promise<LoadedSession | null> {
-    return (await this.store.get(sid)) as LoadedSession | null;
+    const raw = await this.client.getBuffer(this.prefix + sid);
+    return raw && this.loaded(raw);
   }
 
   async create(
@@ -96,7 +103,7 @@ export class RedisSessionBackend implements SessionBackend {
     const bytes = this.codec.encode(session);
     const reply: ReplaceReply = await this.replaceSession(
       this.prefix + sid,
-      String(version),
+      digestOf(version as Buffer),
       bytes,
       ttlSeconds,
     );
@@ -129,12 +136,22 @@ export class RedisSessionBackend implements SessionBackend {
 
   private loaded(raw: Buffer): LoadedSession | null {
     const session = this.codec.decode(raw);
-    return session ? { session, version: versionOf(raw) } : null;
+    // A copy: ioredis hands over a view into the socket's read buffer, which a version kept
+    // for the length of a request would otherwise hold in memory whole.
+    return session ? { session, version: Buffer.from(raw) } : null;
   }
 }
 
-/** The version of stored bytes: what the replace script computes with `redis.sha1hex`. */
-const versionOf = (bytes: string | Buffer): string =>
+/**
+ * The version of bytes written: as a Buffer, the form a load of them gives, so that versions
+ * compare as bytes. (The string itself goes to ioredis: a Buffer would make its pipeline copy
+ * every command of the batch into buffers.)
+ */
+const versionOf = (bytes: string | Buffer): Buffer =>
+  typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+
+/** What the replace script compares a version by: `redis.sha1hex` of the stored bytes. */
+const digestOf = (bytes: Buffer): string =>
   createHash('sha1').update(bytes).digest('hex');
 
 export async function createRedisBackend(

@@ -1,9 +1,3 @@
-import { performance } from 'node:perf_hooks';
-import {
-  setImmediate as nextTurn,
-  setTimeout as sleep,
-} from 'node:timers/promises';
-
 /**
  * A paced sweep rests after each batch as long as the batch took: it never has the store (or,
  * on SQLite, whose driver is synchronous, the event loop) more than half the time, so the
@@ -16,10 +10,13 @@ const MAX_REST_MS = 1000;
 
 /** Starts timing a batch; the function it returns waits before the next one. */
 export function batchPacer(paced: boolean | undefined): () => Promise<void> {
-  if (!paced) return () => nextTurn();
-  const started = performance.now();
+  // The global timers (not node:timers/promises): what a test's fake clock drives.
+  if (!paced) return () => new Promise((resolve) => setImmediate(resolve));
+  // Date.now rather than performance.now: a clock step only makes one pause off, within bounds.
+  const started = Date.now();
   return async () => {
-    const took = performance.now() - started;
-    await sleep(Math.min(took * REST_PER_BATCH_TIME, MAX_REST_MS));
+    const took = Math.max(0, Date.now() - started);
+    const rest = Math.min(took * REST_PER_BATCH_TIME, MAX_REST_MS);
+    await new Promise((resolve) => setTimeout(resolve, rest));
   };
 }

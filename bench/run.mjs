@@ -18,7 +18,8 @@ const SETTINGS = benchSettings({ rounds: 3, durationSeconds: 5, warmupSeconds: 2
 const { quick } = SETTINGS;
 SETTINGS.memoryRequests = quick ? [2_000, 20_000] : [20_000, 200_000];
 /** What the README promises, checked against the measurements (not asserted in tests). */
-const TARGETS = { loggedInGetRatio: 1.0, otherRatio: 0.9, anonymousCommands: 0, loggedInGetCommands: 1, rssGrowth: 1.2 };
+// Issue #13: logged-in page view 1.05x, login 0.95x; the others as before (0.9x).
+const TARGETS = { loggedInGetRatio: 1.05, loginRatio: 0.95, otherRatio: 0.9, anonymousCommands: 0, loggedInGetCommands: 1, rssGrowth: 1.2 };
 
 const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 const log = (line) => process.stdout.write(`${line}\n`);
@@ -217,7 +218,8 @@ async function main() {
     const byId = Object.fromEntries(cases.map((c) => [c.id, c]));
     const checks = {
       loggedInGetRatio: byId['logged-in-get-login'].ratio >= TARGETS.loggedInGetRatio,
-      otherRatios: cases.filter((c) => c.id !== 'logged-in-get-login').every((c) => c.ratio >= TARGETS.otherRatio),
+      loginRatio: byId['logged-in-post-login'].ratio >= TARGETS.loginRatio,
+      otherRatios: cases.filter((c) => !['logged-in-get-login', 'logged-in-post-login'].includes(c.id)).every((c) => c.ratio >= TARGETS.otherRatio),
       anonymousCommands: byId['anonymous-get-login'].median.app.commandsPerRequest === TARGETS.anonymousCommands,
       loggedInGetCommands: byId['logged-in-get-login'].median.app.commandsPerRequest <= TARGETS.loggedInGetCommands,
       memory: memory.app.growth <= TARGETS.rssGrowth,

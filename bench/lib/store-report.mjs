@@ -73,6 +73,62 @@ function speedTable(result) {
   return lines;
 }
 
+/** What a failed check means, in a few words. */
+const FAILURE = {
+  roundTrip: 'loses a session it just stored',
+  expiryRecorded: 'records the wrong expiry',
+  expires: 'keeps an expired session',
+  touchExpired: 'a touch revives an expired session',
+  touchUnknown: 'a touch creates an unknown session',
+  unknownMiss: 'an unknown id is a slow error',
+  destroy: 'destroy leaves it',
+};
+
+/**
+ * ours ÷ peer (ops/s) for each store and peer, one column per operation: ours as shipped, and
+ * with touchAfter 0 where that is the fairer match (a touch; a page view whose touch the peer
+ * always sends). A peer that fails any correctness check says so.
+ */
+export function matrixTable(result) {
+  const columns = [
+    ['get', 'ours'],
+    ['write', 'ours'],
+    ['touch', 'ours, touchAfter 0'],
+    ['page-view', 'ours'],
+    ['page-view', 'ours, touchAfter 0'],
+    ['create', 'ours'],
+    ['destroy', 'ours'],
+  ];
+  const title = ([id, label]) => {
+    const op = result.operations.find((o) => o.id === id)?.title ?? id;
+    return label === 'ours' || id === 'touch' ? op : `${op}, touchAfter 0`;
+  };
+  const lines = [
+    `| store | peer | peer correct? | ${columns.map(title).join(' | ')} |`,
+    `|---|---|---|${columns.map(() => '---:').join('|')}|`,
+  ];
+  for (const kind of result.kinds) {
+    const peers = [...new Set(kind.comparisons.map((row) => row.peer))];
+    for (const peer of peers) {
+      const failed = CHECKS.filter((c) => !kind.checks[peer]?.[c.id]?.ok);
+      const cells = columns.map(([id, label]) => {
+        const row = kind.comparisons.find(
+          (r) => r.peer === peer && r.operation === id && r.oursLabel === label,
+        );
+        if (!row) return '–';
+        return row.ratio < 0.995 ? `**${times(row.ratio)}**` : times(row.ratio);
+      });
+      const correct = failed.length
+        ? `✗ ${failed.map((c) => FAILURE[c.id] ?? c.id).join('; ')}`
+        : '✓';
+      lines.push(
+        `| ${kind.title} | ${peer} | ${correct} | ${cells.join(' | ')} |`,
+      );
+    }
+  }
+  return lines;
+}
+
 function checksTable(result) {
   const lines = [
     `| store | side | ${CHECKS.map((c) => c.title).join(' | ')} |`,
@@ -105,6 +161,12 @@ export function markdown(result, chartFile) {
     ),
     '- "ours, touchAfter 0" is our store with `SESSION_TOUCH_AFTER=0`, so that every touch reaches the store as the peers\' do; ' +
       'as shipped (`touchAfter` = lifetime / 10) a page view of a session written or refreshed within `touchAfter` costs one read and no touch.',
+    '',
+    'ours ÷ peer, ops/s, per operation (**bold** where ours is slower):',
+    '',
+    ...matrixTable(result),
+    '',
+    'In full:',
     '',
     ...speedTable(result),
     '',

@@ -168,8 +168,15 @@ export function memcachedProbe(port: number, prefix: string): StoreProbe {
     return reply.subarray(start, start + Number(header[1]));
   };
   return {
-    keys: async () =>
-      [...(await metadump()).keys()].filter((key) => key.startsWith(prefix)),
+    // Two crawls, their union: a crawl can miss an item that memcached's LRU maintainer moves
+    // between its queues meanwhile (seen: a session stored well before, missing from one dump).
+    keys: async () => {
+      const seen = new Set([
+        ...(await metadump()).keys(),
+        ...(await metadump()).keys(),
+      ]);
+      return [...seen].filter((key) => key.startsWith(prefix));
+    },
     bytes,
     read: async (key) => parseStored(await bytes(key)),
     ttlSeconds: async (key) => {

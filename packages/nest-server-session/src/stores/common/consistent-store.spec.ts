@@ -18,6 +18,7 @@ import type {
   SessionBackend,
   SessionListing,
   SessionVersion,
+  UserSessionIndex,
 } from '../store.contract.js';
 import { ConsistentStore, type RequestSession } from './consistent-store.js';
 import { call, sleep } from './store.fixtures.js';
@@ -44,6 +45,7 @@ class FakeBackend implements SessionBackend {
   touches = 0;
   private lastVersion = 0;
   listing?: SessionListing;
+  users?: UserSessionIndex;
 
   constructor(public respond: Respond = answer) {}
 
@@ -247,6 +249,26 @@ describe('ConsistentStore', () => {
       expect(backend.calls).toEqual(['create']);
       expect((await outcome((cb) => store.destroy('abc', cb))).err).toBeNull();
       expect(backend.sessions.has('abc')).toBe(false);
+    });
+
+    it('takes a session it created out of its user’s index when it is destroyed by id', async () => {
+      const backend = new FakeBackend();
+      const index: string[] = [];
+      backend.users = {
+        add: async (user, sid) => void index.push(`${user}/${sid}`),
+        remove: async (user, sids) => {
+          for (const sid of sids)
+            index.splice(index.indexOf(`${user}/${sid}`), 1);
+        },
+        list: async () => [],
+      };
+      const store = newStore(backend);
+      await outcome((cb) => store.set('abc', session({ username: 'ann' }), cb));
+      expect(index).toEqual(['ann/abc']);
+      // No request loaded it: only what the create remembered names its user.
+      expect((await outcome((cb) => store.destroy('abc', cb))).err).toBeNull();
+      await sleep(10);
+      expect(index).toEqual([]);
     });
 
     it('passes all, length, ids and clear through to the listing', async () => {

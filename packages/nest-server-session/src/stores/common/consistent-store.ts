@@ -141,7 +141,7 @@ export class ConsistentStore extends Store {
   ): SessionData | Promise<null> {
     if (this.owners.isExpired(loaded.session))
       return this.endExpired(sid, loaded.session);
-    this.owners.loaded(sid, loaded.session);
+    this.owners.known(sid, loaded.session);
     this.throttle.loaded(sid, loaded.session);
     // The snapshot is taken in createSession, once: a read alone costs no serialisation.
     this.loading.set(loaded.session, { sid, version: loaded.version });
@@ -498,6 +498,9 @@ export class ConsistentStore extends Store {
       throw indexed.reason;
     }
     if (created.status === 'rejected') throw created.reason;
+    // As for a session read: a later destroy by id (not through a request that loaded it)
+    // then takes it out of its user's index too.
+    this.owners.known(sid, session);
     this.wrote(sid, session, created.value, contentOf(session));
   }
 

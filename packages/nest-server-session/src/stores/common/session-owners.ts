@@ -46,8 +46,8 @@ export class SessionOwners {
     return owner ?? userIdAt(session, this.path);
   }
 
-  /** A session was read: remember its user for a later destroy by id. */
-  loaded(sid: string, session: SessionData): void {
+  /** A session was read or created: remember its user for a later destroy by id. */
+  known(sid: string, session: SessionData): void {
     const user = this.userOf(session);
     if (user !== undefined) this.remember(sid, user);
   }

@@ -200,7 +200,17 @@ describe.each([
           'the killed master to be back as a replica',
           () => isSyncedReplica(victim),
           45_000,
-        );
+        ).catch(async (err: Error) => {
+          // What the victim thinks it is, for whoever reads the failure.
+          const seen = await victim
+            .ask((client) =>
+              Promise.all([client.info('replication'), client.call('ROLE')]),
+            )
+            .catch((e: Error) => [`unreadable: ${e.message}`]);
+          throw new Error(
+            `${err.message}; victim says ${JSON.stringify(seen)}`,
+          );
+        });
       },
     });
     expectFailoverWithinBars(run);

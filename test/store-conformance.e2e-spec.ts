@@ -44,9 +44,11 @@ function byId(list: SessionList | undefined): Record<string, SessionData> {
 
 /**
  * Sets up `store` for the tests of the enclosing block and returns `open`: a store built from
- * the environment exactly as the app builds it, on a fresh prefix unless one is given.
+ * the environment exactly as the app builds it, on a fresh prefix unless one is given, closed
+ * after the block. `reachable`: each is used once it answers (see {@link answering}); the
+ * unreachable cases time the open itself.
  */
-function useStore(store: StoreCase) {
+function useStore(store: StoreCase, { reachable = true } = {}) {
   let setup: StoreSetup;
   const opened: SessionStoreHandle[] = [];
   const probes: StoreProbe[] = [];
@@ -75,8 +77,8 @@ function useStore(store: StoreCase) {
       opened.push(handle);
       // A store answers 503 until its first connection is up, and on a loaded machine that
       // can take longer than the deadline the store waits for it: these tests are about what
-      // it does once connected (the unreachable cases below open theirs otherwise).
-      await answering(handle);
+      // it does once connected.
+      if (reachable) await answering(handle);
       return handle.store;
     },
     closeLast: () => opened.pop()!.close(),
@@ -329,7 +331,7 @@ function withItsServerUnreachable(
   store: StoreCase,
   unreachableEnv: (hostPort: string) => Env,
 ): void {
-  const { open, closeLast } = useStore(store);
+  const { open, closeLast } = useStore(store, { reachable: false });
 
   /** Opens the store against `hostPort`; each call must fail with a 503 within the deadline. */
   const expectFailsFast = async (hostPort: string) => {

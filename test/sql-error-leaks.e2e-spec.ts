@@ -10,19 +10,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  afterAll,
-  afterEach,
-  beforeAll,
-  describe,
-  expect,
-  it,
-  jest,
-} from '@jest/globals';
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import knexFactory, { type Knex } from 'knex';
 import request, { type Response } from 'supertest';
 import { CapturingLogger } from './utils/capturing-logger.js';
+import {
+  captureLogs,
+  expectNothingLeaked,
+  stopCapturingLogs,
+} from './utils/leak-check.js';
 import { csrfTokenFrom, logIn, sessionIdOf } from './utils/session-http.js';
 import { MYSQL_URL, POSTGRES_URL, uniquePrefix } from './utils/store-cases.js';
 import { createTestApp, type TestApp } from './utils/test-app.js';
@@ -112,24 +108,13 @@ describe.each([
       SESSION_SQL_TABLE: db.table,
       SESSION_KEY_PREFIX: prefix,
     });
-    // After the app is made: Nest's testing module installs a logger of its own.
-    Logger.overrideLogger(logger);
-    for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const)
-      jest
-        .spyOn(console, method)
-        .mockImplementation((...args: unknown[]) =>
-          logger[method === 'info' ? 'log' : method](...args),
-        );
-  });
-
-  afterEach(() => {
-    jest.restoreAllMocks();
+    captureLogs(logger);
   });
 
   afterAll(async () => {
     await t?.close();
     await db?.tearDown();
-    Logger.overrideLogger(new ConsoleLogger());
+    stopCapturingLogs();
   });
 
   it('reaches neither the log nor the answer with the session id, key or data', async () => {
@@ -166,20 +151,6 @@ describe.each([
       ...users,
       ...users.map((user) => Buffer.from(user).toString('hex')),
     ];
-    const anyKey = new RegExp(
-      `${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[A-Za-z0-9_-]{32}`,
-    );
-    // A page served (SQLite still reads) may greet its user; an error may not.
-    const seen = [
-      ...logger.lines,
-      ...answers
-        .filter((res) => res.status >= 400)
-        .map((res) => `${res.status} ${res.text}`),
-    ];
-    for (const text of seen) {
-      for (const secret of secrets)
-        expect(text.toLowerCase()).not.toContain(secret.toLowerCase());
-      expect(text).not.toMatch(anyKey);
-    }
+    expectNothingLeaked(logger, answers, secrets, prefix);
   });
 });

@@ -11,20 +11,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  afterAll,
-  afterEach,
-  beforeAll,
-  describe,
-  expect,
-  it,
-  jest,
-} from '@jest/globals';
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Env } from 'nest-server-session';
 import { Redis } from 'ioredis';
 import request, { type Response } from 'supertest';
 import { CapturingLogger } from './utils/capturing-logger.js';
+import {
+  captureLogs,
+  expectNothingLeaked,
+  stopCapturingLogs,
+} from './utils/leak-check.js';
 import { MemcachedServerProcess } from './utils/memcached-server.js';
 import { RedisServerProcess } from './utils/redis-server.js';
 import { csrfTokenFrom, logIn, sessionIdOf } from './utils/session-http.js';
@@ -144,24 +140,13 @@ describe.each(cases)('a failure of the %s store', (_name, breakable) => {
       SESSION_KEY_PREFIX: prefix,
       SESSION_STORE_TIMEOUT_MS: '300',
     });
-    // After the app is made: Nest's testing module installs a logger of its own.
-    Logger.overrideLogger(logger);
-    for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const)
-      jest
-        .spyOn(console, method)
-        .mockImplementation((...args: unknown[]) =>
-          logger[method === 'info' ? 'log' : method](...args),
-        );
-  });
-
-  afterEach(() => {
-    jest.restoreAllMocks();
+    captureLogs(logger);
   });
 
   afterAll(async () => {
     await t?.close();
     await store?.tearDown();
-    Logger.overrideLogger(new ConsoleLogger());
+    stopCapturingLogs();
   });
 
   it('reaches neither the log nor an error answer with a session id, key, file name or data', async () => {
@@ -195,19 +180,6 @@ describe.each(cases)('a failure of the %s store', (_name, breakable) => {
       ...users,
       ...users.map((name) => Buffer.from(name).toString('hex')),
     ];
-    const anyKey = new RegExp(
-      `${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[A-Za-z0-9_-]{32}`,
-    );
-    const seen = [
-      ...logger.lines,
-      ...answers
-        .filter((res) => res.status >= 400)
-        .map((res) => `${res.status} ${res.text}`),
-    ];
-    for (const text of seen) {
-      for (const secret of secrets)
-        expect(text.toLowerCase()).not.toContain(secret.toLowerCase());
-      expect(text).not.toMatch(anyKey);
-    }
+    expectNothingLeaked(logger, answers, secrets, prefix);
   }, 60_000);
 });

@@ -24,25 +24,35 @@ const TARGETS = { loggedInGetRatio: 1.05, loginRatio: 0.95, otherRatio: 0.9, ano
 const root = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url));
 const log = (line) => process.stdout.write(`${line}\n`);
 
-/** Commands the servers ran, summed over every command but the INFO that reads them. */
-async function commandTotal(...servers) {
-  let total = 0;
-  for (const redis of servers) {
-    const info = await redis.info('commandstats');
-    total += [...info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)]
-      .filter(([, name]) => name !== 'info')
-      .reduce((sum, [, , calls]) => sum + Number(calls), 0);
+/**
+ * How many commands the app sent to `servers` while `work` ran, watched by MONITOR: a script
+ * counts once, as the app sends it (MONITOR reports the commands a script runs inside Redis with
+ * the source "lua", and INFO commandstats would count them as well). MONITOR costs the server
+ * time, so only the warm-up runs are watched, never the measured rounds.
+ */
+async function commandsSent(servers, work) {
+  const monitors = await Promise.all(servers.map((redis) => redis.duplicate().monitor()));
+  let sent = 0;
+  for (const monitor of monitors) monitor.on('monitor', (_time, _args, source) => source !== 'lua' && sent++);
+  try {
+    const result = await work();
+    // The last commands' echoes may still be on their way.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return { result, sent };
+  } finally {
+    monitors.forEach((monitor) => monitor.disconnect());
   }
-  return total;
 }
 
-/** One run of `testCase` on `target`; `servers` are the Redis servers whose commands count. */
-async function measure(target, testCase, servers, seconds) {
+/**
+ * One run of `testCase` on `target`. The warm-up run (`countOn`: the Redis servers to watch)
+ * also counts the commands a request sends; the measured rounds reuse that count.
+ */
+async function measure(target, testCase, seconds, countOn) {
   const options = { ...(await loadFor(target, testCase, SETTINGS.connections)), duration: seconds };
-  const before = await commandTotal(...servers);
-  const m = await loadRun(target, options, testCase.expect);
-  const commands = (await commandTotal(...servers)) - before;
-  return { ...m, commandsPerRequest: m.sent > 0 ? commands / m.sent : 0 };
+  if (!countOn) return loadRun(target, options, testCase.expect);
+  const { result: m, sent } = await commandsSent(countOn, () => loadRun(target, options, testCase.expect));
+  return { ...m, commandsPerRequest: m.sent > 0 ? sent / m.sent : 0 };
 }
 
 /**
@@ -63,12 +73,14 @@ async function clusterCase(app, redis) {
   });
   try {
     const targets = { single: [app, [redis]], cluster: [clusterApp, nodes] };
-    for (const [target, servers] of Object.values(targets)) await measure(target, testCase, servers, SETTINGS.warmupSeconds);
+    const commands = {};
+    for (const [name, [target, servers]] of Object.entries(targets))
+      commands[name] = (await measure(target, testCase, SETTINGS.warmupSeconds, servers)).commandsPerRequest;
     const rounds = [];
     for (let round = 1; round <= SETTINGS.rounds; round++) {
       const pair = {};
-      for (const [name, [target, servers]] of Object.entries(targets)) {
-        pair[name] = await measure(target, testCase, servers, SETTINGS.durationSeconds);
+      for (const [name, [target]] of Object.entries(targets)) {
+        pair[name] = { ...(await measure(target, testCase, SETTINGS.durationSeconds)), commandsPerRequest: commands[name] };
         log(
           `cluster case, ${name.padEnd(7)} round ${round}: ${Math.round(pair[name].rps)} req/s, p99 ${pair[name].p99} ms, ` +
             `${pair[name].commandsPerRequest.toFixed(2)} cmds/req, ${Math.round(pair[name].cpuMicrosPerRequest)} µs CPU/req`,
@@ -185,12 +197,14 @@ async function main() {
     const totalRuns = CASES.length * SETTINGS.rounds * 2;
     let run = 0;
     for (const testCase of CASES) {
-      for (const target of [app, baseline]) await measure(target, testCase, [redis], SETTINGS.warmupSeconds);
+      const commands = {};
+      for (const [name, target] of Object.entries(targets))
+        commands[name] = (await measure(target, testCase, SETTINGS.warmupSeconds, [redis])).commandsPerRequest;
       const rounds = [];
       for (let round = 1; round <= SETTINGS.rounds; round++) {
         const pair = {};
         for (const name of ['app', 'baseline']) {
-          pair[name] = await measure(targets[name], testCase, [redis], SETTINGS.durationSeconds);
+          pair[name] = { ...(await measure(targets[name], testCase, SETTINGS.durationSeconds)), commandsPerRequest: commands[name] };
           run++;
           const m = pair[name];
           log(

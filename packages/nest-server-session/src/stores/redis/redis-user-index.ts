@@ -3,6 +3,7 @@ import type {
   SessionDevice,
   UserSessionIndex,
 } from '../store.contract.js';
+import { defineAddIndexEntry } from './add-index-entry.script.js';
 import type { RedisClient } from './redis-mode.js';
 
 /**
@@ -35,6 +36,7 @@ export function redisUserIndex(
   prefix: string,
 ): UserSessionIndex {
   const indexKey = (userId: string) => `${prefix}user:${userId}`;
+  const addEntry = defineAddIndexEntry(client);
 
   /** Each entry's session expiry (ms left; -2: gone), and the entries no session backs. */
   async function expiries(entries: Record<string, string>) {
@@ -54,13 +56,9 @@ export function redisUserIndex(
   return {
     add: async (userId, sid, device) => {
       const key = indexKey(userId);
-      // Sent together, in one round trip; where the client pipelines by itself (one server,
-      // Sentinel) in the same network write as the session's SET, which an explicit
-      // pipeline would keep apart.
-      const [, count] = await Promise.all([
-        client.hset(key, sid, JSON.stringify(device)),
-        client.hlen(key),
-      ]);
+      // One command: in the same network write as the session's SET on one server or
+      // Sentinel's master (the store's writes of one turn leave together).
+      const count = await addEntry(key, sid, JSON.stringify(device));
       if (!isPruningCount(count)) return;
       const { ended } = await expiries(await client.hgetall(key));
       if (ended.length > 0) await client.hdel(key, ...ended);

@@ -1,4 +1,5 @@
 import type { RedisClient } from './redis-mode.js';
+import { defineScript } from './redis-script.js';
 
 /**
  * Compare-and-set of one session key, in one round trip: the stored bytes are replaced only if
@@ -18,25 +19,12 @@ return 1
 
 export type ReplaceReply = 0 | 1 | Buffer;
 
-type ReplaceCommand = (
-  key: string,
-  version: string,
-  bytes: string | Buffer,
-  ttlSeconds: number,
-) => Promise<ReplaceReply>;
-
 /**
- * Registers the script on `client` (ioredis sends it with EVAL the first time on a connection,
- * by EVALSHA after that, and again by EVAL when a restarted server no longer has it) and
- * returns the call, with the conflicting bytes as a Buffer so msgpack sessions survive.
+ * The script's call on `client`, with the conflicting bytes as a Buffer so msgpack sessions
+ * survive.
  */
-export function defineReplaceSession(client: RedisClient): ReplaceCommand {
-  client.defineCommand('replaceSession', {
-    numberOfKeys: 1,
-    lua: REPLACE_SESSION_LUA,
-  });
-  const commands = client as unknown as {
-    replaceSessionBuffer: ReplaceCommand;
-  };
-  return (...args) => commands.replaceSessionBuffer(...args);
-}
+export const defineReplaceSession = (client: RedisClient) =>
+  defineScript<
+    [version: string, bytes: string | Buffer, ttlSeconds: number],
+    ReplaceReply
+  >(client, 'replaceSession', REPLACE_SESSION_LUA, { buffers: true });

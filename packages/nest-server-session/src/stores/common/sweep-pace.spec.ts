@@ -9,8 +9,12 @@ import {
 import { batchPacer } from './sweep-pace.js';
 
 describe('batchPacer', () => {
-  beforeEach(() => jest.useFakeTimers({ now: 0 }));
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    jest.useFakeTimers({ now: 0 });
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   /** Whether `rest` has resolved after the timers advanced by `ms`. */
   const restedAfter = async (rest: Promise<void>, ms: number) => {

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { ResolvedOptionsOf } from '../../options/session.options.js';
@@ -7,6 +8,7 @@ import type { SessionCodec } from '../common/session-codec.js';
 import type { SessionBackend } from '../store.contract.js';
 import { KnexSessionBackend } from './knex-session.store.js';
 import { SessionTable } from './session-table.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 type SqlOptions = ResolvedOptionsOf<'sql'>;
 
@@ -25,8 +27,11 @@ export async function createSqlStore(
   codec: SessionCodec,
 ): Promise<SessionBackend> {
   const sqlite = options.url.startsWith('sqlite:');
+  const checkpointer = sqlite ? walCheckpointer(options) : undefined;
   const db = knexFactory({
-    ...(sqlite ? await sqliteConfig(options) : serverConfig(options)),
+    ...(sqlite
+      ? await sqliteConfig(options, checkpointer)
+      : serverConfig(options)),
     log: knexLog(),
   });
   const table = new SessionTable(
@@ -35,14 +40,16 @@ export async function createSqlStore(
     options.schemaName,
     options.storeTimeoutMs,
   );
-  const backend = new KnexSessionBackend(table, options.prefix, codec);
+  const backend = new KnexSessionBackend(table, options.prefix, codec, () =>
+    checkpointer?.stop(),
+  );
   try {
     await backend.ready();
   } catch (err) {
     // A local file that cannot be opened is a setting to fix; a database server that is down
     // is an outage: the app starts, answers 503 and creates the table once the server is back.
     if (sqlite) {
-      await db.destroy();
+      await backend.close();
       throw err;
     }
     new Logger('SqlSessionStore').warn(
@@ -62,7 +69,21 @@ function knexLog(): Knex.Config['log'] {
   return { warn: debug, error: debug, deprecate: debug, debug };
 }
 
-async function sqliteConfig(options: SqlOptions): Promise<Knex.Config> {
+/** The checkpoint thread of a SQLite file (an in-memory database has no WAL). */
+function walCheckpointer(options: SqlOptions): WalCheckpointer | undefined {
+  const filename = sqliteFilename(options.url);
+  if (filename === ':memory:') return undefined;
+  return new WalCheckpointer({
+    filename,
+    driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+    busyTimeoutMs: options.storeTimeoutMs,
+  });
+}
+
+async function sqliteConfig(
+  options: SqlOptions,
+  checkpointer: WalCheckpointer | undefined,
+): Promise<Knex.Config> {
   const filename = sqliteFilename(options.url);
   if (filename !== ':memory:')
     await mkdir(dirname(filename), { recursive: true });
@@ -84,6 +105,7 @@ async function sqliteConfig(options: SqlOptions): Promise<Knex.Config> {
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
           conn.pragma(`busy_timeout = ${options.storeTimeoutMs}`);
+          checkpointer?.adopt(conn);
           done(null, conn);
         } catch (err) {
           done(err as Error, conn);
@@ -131,4 +153,5 @@ function serverConfig(options: SqlOptions): Knex.Config {
 
 interface SqliteConnection {
   pragma(source: string): unknown;
+  readonly open: boolean;
 }

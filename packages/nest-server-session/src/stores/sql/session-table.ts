@@ -53,6 +53,11 @@ export class SessionTable {
     this.driver = sqlDriver(this.dialect);
   }
 
+  /** Whether a statement holds the event loop while it runs (SQLite's synchronous driver). */
+  get blocking(): boolean {
+    return this.driver.blocking;
+  }
+
   rows(): Knex.QueryBuilder {
     return this.from(this.name);
   }

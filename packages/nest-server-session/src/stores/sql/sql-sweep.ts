@@ -8,6 +8,15 @@ import type { SessionTable } from './session-table.js';
 /** Rows deleted per statement: one batch holds its locks briefly. */
 export const SWEEP_BATCH_SIZE = 1000;
 /**
+ * ...and by the periodic sweep on PostgreSQL and MySQL, while the server also answers the
+ * app's requests. Measured on PostgreSQL (a million expired rows among 100,000 live ones, page
+ * views at 200 a second, server and app on the same 2 cores): page views' p99 during the sweep
+ * was 4.5× that without at 1,000 rows a batch, 1.03× at 200, for a sweep 30% slower. The server
+ * meanwhile wrote back ~900 dirty buffers a second from its backends (shared_buffers full of
+ * the deleted pages), so a read could wait for a write.
+ */
+export const PACED_SWEEP_BATCH_SIZE = 200;
+/**
  * On SQLite, whose driver is synchronous, a batch blocks the event loop while it runs: about
  * 4 ms for 500 rows of a 200,000-row table (on 2 loaded cores), 20 ms and more on a million.
  * The most rows a batch takes there; the periodic sweep sizes each batch to block for about
@@ -39,11 +48,13 @@ type Batch = (
 export async function removeExpiredRows(
   table: SessionTable,
   {
-    batchSize = table.dialect === 'sqlite'
-      ? SQLITE_SWEEP_BATCH_SIZE
-      : SWEEP_BATCH_SIZE,
     signal,
     paced,
+    batchSize = table.dialect === 'sqlite'
+      ? SQLITE_SWEEP_BATCH_SIZE
+      : paced
+        ? PACED_SWEEP_BATCH_SIZE
+        : SWEEP_BATCH_SIZE,
   }: SweepOptions = {},
 ): Promise<number> {
   let removed = 0;

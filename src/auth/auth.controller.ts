@@ -47,10 +47,12 @@ export class AuthController {
         .render('auth/login', { ...this.page(req, res), error: form.error });
       return;
     }
-    await this.auth.logIn(req, form.username);
+    const loggedIn = await this.auth.logIn(req, form.username);
     // The old token was bound to the old session; a fresh one lets the next form post
     // (another tab, an API client reading the cookie) go through without a page load.
-    this.csrf.token(req, res);
+    // A login that lost to a concurrent one changed nothing: the held token may still do.
+    if (loggedIn) this.csrf.renew(req, res);
+    else this.csrf.token(req, res);
     res.redirect(302, LOGIN_PAGE);
   }
 

@@ -76,6 +76,15 @@ export class CsrfService {
     return this.csrf.generateCsrfToken(req, res, { overwrite: true });
   }
 
+  /**
+   * A new token, set in the cookie, where the one held cannot be valid any more: after a login,
+   * which binds tokens to the new session (checking the old one would cost an HMAC for a known
+   * answer).
+   */
+  renew(req: Request, res: Response): string {
+    return this.csrf.generateCsrfToken(req, res, { overwrite: true });
+  }
+
   isValid(req: Request): boolean {
     return this.csrf.validateRequest(req);
   }

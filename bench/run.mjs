@@ -31,7 +31,8 @@ const log = (line) => process.stdout.write(`${line}\n`);
  * time, so only the warm-up runs are watched, never the measured rounds.
  */
 async function commandsSent(servers, work) {
-  const monitors = await Promise.all(servers.map((redis) => redis.duplicate().monitor()));
+  // monitor() opens a connection of its own, closed below.
+  const monitors = await Promise.all(servers.map((redis) => redis.monitor()));
   let sent = 0;
   for (const monitor of monitors) monitor.on('monitor', (_time, _args, source) => source !== 'lua' && sent++);
   try {

@@ -148,6 +148,10 @@ async function scaleKind(kind, outer) {
       // Steadier than ops/s on a shared machine: the process's own CPU time per call.
       smallCpu: median(rounds.map((r) => r[op][small.label].cpuMicrosPerOp)),
       largeCpu: median(rounds.map((r) => r[op][big.label].cpuMicrosPerOp)),
+      // Of which the main thread stood in garbage collection: a store that keeps its
+      // sessions in the process (memory) gives every full collection them to walk.
+      smallGc: median(rounds.map((r) => r[op][small.label].gcMicrosPerOp)),
+      largeGc: median(rounds.map((r) => r[op][big.label].gcMicrosPerOp)),
     });
     const result = {
       kind,

@@ -4,17 +4,22 @@ const n = (value) => Math.round(value).toLocaleString('en-US');
 const ms = (value) => (value < 10 ? value.toFixed(2) : value.toFixed(0));
 const times = (value) => `${value.toFixed(2)}×`;
 
+/** CPU per op at both sizes, with the part spent in garbage collection where it was measured. */
+const cpu = (m) =>
+  `${n(m.smallCpu)} · ${n(m.largeCpu)}` +
+  (m.smallGc === undefined ? '' : ` (GC ${n(m.smallGc)} · ${n(m.largeGc)})`);
+
 function speedTable(result) {
   const lines = [
-    '| store | sessions stored | page view ops/s (few · many) | many ÷ few | p99 ms (few · many) | CPU µs/op (few · many) | login ops/s (few · many) | many ÷ few | p99 ms (few · many) | CPU µs/op (few · many) | fill s (few · many) |',
+    '| store | sessions stored | page view ops/s (few · many) | many ÷ few | p99 ms (few · many) | CPU µs/op (few · many), GC pauses | login ops/s (few · many) | many ÷ few | p99 ms (few · many) | CPU µs/op (few · many), GC pauses | fill s (few · many) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const k of result.kinds)
     lines.push(
       `| ${k.title} | ${n(k.sizes.small)} · ${n(k.sizes.large)} | ${n(k.pageView.small)} · ${n(k.pageView.large)} | ${times(k.pageView.ratio)} | ` +
-        `${ms(k.pageView.smallP99)} · ${ms(k.pageView.largeP99)} | ${n(k.pageView.smallCpu)} · ${n(k.pageView.largeCpu)} | ` +
+        `${ms(k.pageView.smallP99)} · ${ms(k.pageView.largeP99)} | ${cpu(k.pageView)} | ` +
         `${n(k.login.small)} · ${n(k.login.large)} | ${times(k.login.ratio)} | ` +
-        `${ms(k.login.smallP99)} · ${ms(k.login.largeP99)} | ${n(k.login.smallCpu)} · ${n(k.login.largeCpu)} | ` +
+        `${ms(k.login.smallP99)} · ${ms(k.login.largeP99)} | ${cpu(k.login)} | ` +
         `${k.fillSeconds.small.toFixed(1)} · ${k.fillSeconds.large.toFixed(1)} |`,
     );
   return lines;

@@ -4,7 +4,7 @@
  * flight, with latency percentiles and the CPU the benchmark process (and, where the server is
  * private, the server) spent per call.
  */
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import {
   call,
   finishChanged,
@@ -195,6 +195,12 @@ export async function measure(
   let firstError;
   let done = false;
   const serverBefore = serverCpu ? await serverCpu() : 0;
+  // Time the main thread stood in garbage collection meanwhile (pauses; part of its CPU time).
+  let gcMs = 0;
+  const gc = new PerformanceObserver((entries) => {
+    for (const entry of entries.getEntries()) gcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = operation.untilDone ? Infinity : started + seconds * 1000;
@@ -233,6 +239,7 @@ export async function measure(
   });
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  gc.disconnect();
   const serverMicros = serverCpu
     ? (await serverCpu()) - serverBefore
     : undefined;
@@ -245,6 +252,7 @@ export async function measure(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     cpuMicrosPerOp: count > 0 ? (cpu.user + cpu.system) / count : 0,
+    gcMicrosPerOp: count > 0 ? (gcMs * 1000) / count : 0,
     serverCpuMicrosPerOp:
       serverMicros === undefined || count === 0
         ? undefined

@@ -46,9 +46,6 @@ export class KnexSessionBackend implements SessionBackend {
     private readonly table: SessionTable,
     private readonly prefix: string,
     private readonly codec: SessionCodec,
-    /** Releases what the store runs beside its connections (SQLite's checkpoint thread). */
-    private readonly beforeClose: () => Promise<void> | undefined = () =>
-      undefined,
   ) {
     this.listing = new SqlSessionListing(table, prefix, codec, () =>
       this.ready(),
@@ -135,9 +132,8 @@ export class KnexSessionBackend implements SessionBackend {
     await this.table.run(this.table.db.raw('select 1'));
   }
 
-  async close(): Promise<void> {
-    await this.beforeClose();
-    await this.table.db.destroy();
+  close(): Promise<void> {
+    return this.table.db.destroy();
   }
 
   async removeExpired(options?: SweepOptions): Promise<number> {

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { ResolvedOptionsOf } from '../../options/session.options.js';
@@ -8,7 +7,6 @@ import type { SessionCodec } from '../common/session-codec.js';
 import type { SessionBackend } from '../store.contract.js';
 import { KnexSessionBackend } from './knex-session.store.js';
 import { SessionTable } from './session-table.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
 
 type SqlOptions = ResolvedOptionsOf<'sql'>;
 
@@ -27,11 +25,8 @@ export async function createSqlStore(
   codec: SessionCodec,
 ): Promise<SessionBackend> {
   const sqlite = options.url.startsWith('sqlite:');
-  const checkpointer = sqlite ? walCheckpointer(options) : undefined;
   const db = knexFactory({
-    ...(sqlite
-      ? await sqliteConfig(options, checkpointer)
-      : serverConfig(options)),
+    ...(sqlite ? await sqliteConfig(options) : serverConfig(options)),
     log: knexLog(),
   });
   const table = new SessionTable(
@@ -40,16 +35,14 @@ export async function createSqlStore(
     options.schemaName,
     options.storeTimeoutMs,
   );
-  const backend = new KnexSessionBackend(table, options.prefix, codec, () =>
-    checkpointer?.stop(),
-  );
+  const backend = new KnexSessionBackend(table, options.prefix, codec);
   try {
     await backend.ready();
   } catch (err) {
     // A local file that cannot be opened is a setting to fix; a database server that is down
     // is an outage: the app starts, answers 503 and creates the table once the server is back.
     if (sqlite) {
-      await backend.close();
+      await db.destroy();
       throw err;
     }
     new Logger('SqlSessionStore').warn(
@@ -69,21 +62,7 @@ function knexLog(): Knex.Config['log'] {
   return { warn: debug, error: debug, deprecate: debug, debug };
 }
 
-/** The checkpoint thread of a SQLite file (an in-memory database has no WAL). */
-function walCheckpointer(options: SqlOptions): WalCheckpointer | undefined {
-  const filename = sqliteFilename(options.url);
-  if (filename === ':memory:') return undefined;
-  return new WalCheckpointer({
-    filename,
-    driver: createRequire(import.meta.url).resolve('better-sqlite3'),
-    busyTimeoutMs: options.storeTimeoutMs,
-  });
-}
-
-async function sqliteConfig(
-  options: SqlOptions,
-  checkpointer: WalCheckpointer | undefined,
-): Promise<Knex.Config> {
+async function sqliteConfig(options: SqlOptions): Promise<Knex.Config> {
   const filename = sqliteFilename(options.url);
   if (filename !== ':memory:')
     await mkdir(dirname(filename), { recursive: true });
@@ -105,7 +84,6 @@ async function sqliteConfig(
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
           conn.pragma(`busy_timeout = ${options.storeTimeoutMs}`);
-          checkpointer?.adopt(conn);
           done(null, conn);
         } catch (err) {
           done(err as Error, conn);
@@ -153,5 +131,4 @@ function serverConfig(options: SqlOptions): Knex.Config {
 
 interface SqliteConnection {
   pragma(source: string): unknown;
-  readonly open: boolean;
 }

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { LRUCache } from 'lru-cache';
 import type { SessionData } from 'express-session';
 import type { SessionDevice, UserSessionIndex } from '../store.contract.js';
 
@@ -9,7 +10,7 @@ export const CREATED_AT_KEY = '_created';
 export const OWNER = Symbol('owner');
 
 /** Sessions whose user this process remembers, so that a destroy by id can update the index. */
-const MAX_REMEMBERED = 100_000;
+export const MAX_REMEMBERED = 100_000;
 /** Longest user agent kept in the index: enough to tell browsers apart, not a payload. */
 const MAX_USER_AGENT = 512;
 
@@ -30,8 +31,15 @@ export interface SessionOwnersOptions {
  */
 export class SessionOwners {
   private readonly path: string[];
-  /** A plain Map (this runs on every read); the oldest go first past {@link MAX_REMEMBERED}. */
-  private readonly userOfSid = new Map<string, string>();
+  /**
+   * The least recently read go first past {@link MAX_REMEMBERED}. Not a Map dropping its first
+   * key: a Map keeps deleted entries as holes until it is rebuilt, and `keys().next()` steps
+   * over all of them, so with more sessions read than remembered each read cost up to 100 µs
+   * (measured: a million sessions in the memory store, 17 → 134 µs of CPU a page view).
+   */
+  private readonly userOfSid = new LRUCache<string, string>({
+    max: MAX_REMEMBERED,
+  });
 
   constructor(
     readonly index: UserSessionIndex | undefined,
@@ -53,10 +61,7 @@ export class SessionOwners {
   }
 
   private remember(sid: string, user: string): void {
-    if (this.userOfSid.get(sid) === user) return;
-    if (this.userOfSid.size >= MAX_REMEMBERED)
-      this.userOfSid.delete(this.userOfSid.keys().next().value!);
-    this.userOfSid.set(sid, user);
+    if (this.userOfSid.get(sid) !== user) this.userOfSid.set(sid, user);
   }
 
   /**

@@ -35,7 +35,8 @@ export class SessionOwners {
    * The least recently read go first past {@link MAX_REMEMBERED}. Not a Map dropping its first
    * key: a Map keeps deleted entries as holes until it is rebuilt, and `keys().next()` steps
    * over all of them, so with more sessions read than remembered each read cost up to 100 µs
-   * (measured: a million sessions in the memory store, 17 → 134 µs of CPU a page view).
+   * (measured with a million sessions in the memory store: 134 µs of CPU a page view, against
+   * 17 with a thousand, with the touch throttle's map doing the same; 35 µs with both fixed).
    */
   private readonly userOfSid = new LRUCache<string, string>({
     max: MAX_REMEMBERED,

@@ -13,7 +13,11 @@ import {
   sessionId,
 } from '../packages/nest-server-session/src/stores/common/store.fixtures.js';
 import { UserSessions } from 'nest-server-session';
-import { commandsBetween, commandStats } from './utils/redis-commands.js';
+import {
+  commandsBetween,
+  commandsSent,
+  commandStats,
+} from './utils/redis-commands.js';
 import { RedisServerProcess } from './utils/redis-server.js';
 import { csrfTokenFrom, logIn, sessionIdOf } from './utils/session-http.js';
 import { createTestApp, type TestApp } from './utils/test-app.js';
@@ -22,6 +26,23 @@ const PREFIX = 'commands:';
 
 /** An index entry as the store writes it, for a login `ms` ago. */
 const entry = (ms: number) => JSON.stringify({ createdAt: Date.now() - ms });
+
+/**
+ * A login as `username` from `agent`'s page, sent when called: the form's token is taken now,
+ * before any counting starts (each login issues a new one).
+ */
+async function loginFrom(
+  agent: Parameters<typeof csrfTokenFrom>[0],
+  username: string,
+) {
+  const token = await csrfTokenFrom(agent);
+  return () =>
+    agent
+      .post('/login/')
+      .type('form')
+      .send({ username, _csrf: token })
+      .expect(302);
+}
 
 /** The id of a user's nth session, in the index test. */
 const sidOf = (user: number, device: number) =>
@@ -128,21 +149,15 @@ describe('store commands per request on Redis', () => {
     expect(ran).toEqual({ get: 3, expire: 3 });
   });
 
-  // A login also records the session in its user's index: one script (EVALSHA; EVAL the first
-  // time on a connection) runs HSET, and HLEN to see whether the index wants pruning, inside
-  // Redis (commandstats counts those too). A session that loses its user leaves it (HDEL).
-  it('costs a GET, a SET and a DEL to log in again as a logged-in user, and the index one script (HSET, HLEN) and an HDEL', async () => {
+  // A login writes the session and records it in its user's index with one script (EVALSHA;
+  // EVAL the first time on a connection) that runs HSET, SET, and HLEN (to see whether the
+  // index wants pruning) inside Redis: commandstats counts those too, MONITOR shows the one
+  // command the app sent. A session that loses its user leaves its index (HDEL).
+  it('costs a GET, a DEL, one script (HSET, SET, HLEN) and an HDEL to log in again as a logged-in user', async () => {
     const app = await start();
     const agent = request.agent(app.server);
     await logIn(agent, 'alice');
-    const token = await csrfTokenFrom(agent);
-    const ran = await commandsOf(() =>
-      agent
-        .post('/login/')
-        .type('form')
-        .send({ username: 'bob', _csrf: token })
-        .expect(302),
-    );
+    const ran = await commandsOf(await loginFrom(agent, 'bob'));
     expect(ran).toEqual({
       get: 1,
       set: 1,
@@ -152,20 +167,40 @@ describe('store commands per request on Redis', () => {
       hlen: 1,
       hdel: 1,
     });
+    expect(
+      await commandsSent(inspector, await loginFrom(agent, 'carol')),
+    ).toEqual({
+      get: 1,
+      del: 1,
+      evalsha: 1,
+      hdel: 1,
+    });
   });
 
-  it('costs a single SET to log in from an anonymous page, and the index one script (HSET, HLEN)', async () => {
+  it('costs one script (HSET, SET, HLEN) to log in from an anonymous page', async () => {
     const app = await start();
-    const agent = request.agent(app.server);
-    const token = await csrfTokenFrom(agent);
-    const ran = await commandsOf(() =>
-      agent
-        .post('/login/')
-        .type('form')
-        .send({ username: 'carol', _csrf: token })
-        .expect(302),
-    );
-    expect(ran).toEqual({ set: 1, eval: 1, hset: 1, hlen: 1 });
+    const anonymous = () => request.agent(app.server);
+    const ran = await commandsOf(await loginFrom(anonymous(), 'carol'));
+    expect(ran).toEqual({ eval: 1, hset: 1, set: 1, hlen: 1 });
+    expect(
+      await commandsSent(inspector, await loginFrom(anonymous(), 'dave')),
+    ).toEqual({
+      evalsha: 1,
+    });
+  });
+
+  it('writes no session when a login’s script cannot write its index entry', async () => {
+    const app = await start();
+    // Not a hash: HSET fails, and the script stops there, before its SET.
+    await inspector.set(`${PREFIX}user:erin`, 'not a hash');
+    const sid = sessionId('wrongtype');
+    await expect(
+      app.store.backend.createOwned!(sid, session({ username: 'erin' }), 60, {
+        userId: 'erin',
+        device: { createdAt: Date.now() },
+      }),
+    ).rejects.toThrow(/WRONGTYPE/);
+    expect(await inspector.exists(PREFIX + sid)).toBe(0);
   });
 
   it('costs one round trip per store operation, a compare-and-set write included', async () => {

@@ -26,3 +26,31 @@ export function commandsBetween(
   }
   return ran;
 }
+
+/**
+ * The commands clients sent while `work` ran, by name, as MONITOR sees them: a script counts
+ * as the one command a client sent (commandstats also counts the commands it runs inside).
+ * `client` opens a connection of its own for the watch, closed after.
+ */
+export async function commandsSent(
+  client: Redis,
+  work: () => Promise<unknown>,
+): Promise<Record<string, number>> {
+  const monitor = await client.monitor();
+  const sent: Record<string, number> = {};
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source === 'lua') return;
+    const name = args[0].toLowerCase();
+    sent[name] = (sent[name] ?? 0) + 1;
+  });
+  try {
+    await work();
+    // The last commands' echoes may still be on their way: a PING through the watch comes
+    // back after them.
+    await monitor.ping().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return sent;
+  } finally {
+    monitor.disconnect();
+  }
+}

@@ -15,6 +15,12 @@ import type { SessionType } from '../options/session.options.js';
 export interface SessionBackend {
   readonly type: SessionType;
 
+  /**
+   * True where every call settles without I/O (the memory store): nothing can hang, so no
+   * deadline is kept for its calls (a timer entry and two promises each, per call).
+   */
+  readonly inProcess?: boolean;
+
   /** The live session stored under `sid`, with its version; null when absent or expired. */
   load(sid: string): Promise<LoadedSession | null>;
 
@@ -27,6 +33,13 @@ export interface SessionBackend {
     session: SessionData,
     ttlSeconds: number,
   ): Promise<SessionVersion>;
+
+  /**
+   * Optional: as {@link create}, and adds the session to its user's index in the same write,
+   * both or neither (a login). Where a store has it, a login costs one command; elsewhere the
+   * session and its index entry are written side by side.
+   */
+  readonly createOwned?: CreateOwned;
 
   /**
    * Atomically: if the session is still stored, live, at `version`, replaces it with `session`
@@ -166,6 +179,20 @@ export interface UserSessionIndex {
 }
 
 /** What a user's list of sessions shows of each, recorded when the session got its user. */
+/** {@link SessionBackend.createOwned}. */
+export type CreateOwned = (
+  sid: string,
+  session: SessionData,
+  ttlSeconds: number,
+  owner: SessionOwner,
+) => Promise<SessionVersion>;
+
+/** Whose a new session is, as its user's index records it. */
+export interface SessionOwner {
+  userId: string;
+  device: SessionDevice;
+}
+
 export interface SessionDevice {
   /** When the user logged in on it (epoch ms). */
   createdAt: number;

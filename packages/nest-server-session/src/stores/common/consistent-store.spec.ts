@@ -32,6 +32,9 @@ type Respond = <T>(operation: string, run: () => T) => Promise<T>;
 const answer: Respond = (_operation, run) =>
   new Promise((resolve) => setImmediate(() => resolve(run())));
 const hang: Respond = () => new Promise(() => {});
+/** Answers, but only once the store deadline has passed. */
+const afterTheDeadline: Respond = (_op, run) =>
+  new Promise((resolve) => setTimeout(() => resolve(run()), TIMEOUT_MS + 30));
 const failWith =
   (err: unknown): Respond =>
   () =>
@@ -271,6 +274,36 @@ describe('ConsistentStore', () => {
       expect(index).toEqual([]);
     });
 
+    it('writes a login in one call where the backend writes the session and its index entry together', async () => {
+      const backend = new FakeBackend();
+      const added: string[] = [];
+      const owned: string[] = [];
+      backend.users = {
+        add: async (user, sid) => void added.push(`${user}/${sid}`),
+        remove: async () => undefined,
+        list: async () => [],
+      };
+      const owning = Object.assign(backend, {
+        createOwned: async (
+          sid: string,
+          data: SessionData,
+          _ttl: number,
+          owner: { userId: string },
+        ) => {
+          owned.push(`${owner.userId}/${sid}`);
+          return backend.create(sid, data);
+        },
+      });
+      const store = newStore(owning);
+      await outcome((cb) => store.set('abc', session({ username: 'ann' }), cb));
+      expect(owned).toEqual(['ann/abc']);
+      expect(added).toEqual([]);
+      // A session without a user is no login: a plain create.
+      await outcome((cb) => store.set('anon', session({ n: 1 }), cb));
+      expect(owned).toEqual(['ann/abc']);
+      expect(backend.stored('anon')).toEqual(session({ n: 1 }));
+    });
+
     it('passes all, length, ids and clear through to the listing', async () => {
       const backend = new FakeBackend().withListing();
       backend.put('a', { n: 1 });
@@ -334,6 +367,24 @@ describe('ConsistentStore', () => {
         );
       const store = newStore(new FakeBackend(slow));
       expect((await outcome((cb) => store.get('abc', cb))).err).toBeNull();
+    });
+
+    it('keeps no deadline for a backend whose calls settle in process, and still turns its errors into 503s', async () => {
+      const inProcess = Object.assign(new FakeBackend(afterTheDeadline), {
+        inProcess: true,
+      });
+      const store = newStore(inProcess);
+      expect((await outcome((cb) => store.get('abc', cb))).err).toBeNull();
+      const failing = newStore(
+        Object.assign(new FakeBackend(failWith(new Error('boom'))), {
+          inProcess: true,
+        }),
+      );
+      const { err } = await outcome((cb) => failing.get('abc', cb));
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as Error).message).toBe(
+        'Session store unavailable: get failed',
+      );
     });
 
     it('calls back once, with the timeout, when the answer comes too late', async () => {

@@ -1,7 +1,11 @@
 import type { Request } from 'express';
 import { LRUCache } from 'lru-cache';
 import type { SessionData } from 'express-session';
-import type { SessionDevice, UserSessionIndex } from '../store.contract.js';
+import type {
+  SessionDevice,
+  SessionOwner,
+  UserSessionIndex,
+} from '../store.contract.js';
 
 /** Where a session keeps the time it was created (epoch ms), for the absolute lifetime. */
 export const CREATED_AT_KEY = '_created';
@@ -99,10 +103,24 @@ export class SessionOwners {
     ttlSeconds: number,
     req?: Request,
   ): Promise<void> {
-    const user = this.userOf(next);
-    if (!this.index || user === undefined || user === this.userOf(previous))
-      return;
-    await this.index.add(user, sid, this.deviceOf(next, req), ttlSeconds);
+    const owner = this.newOwner(previous, next, req);
+    if (owner)
+      await this.index!.add(owner.userId, sid, owner.device, ttlSeconds);
+  }
+
+  /**
+   * The entry writing `next` over `previous` adds to the index: when it gains a user (and
+   * there is an index to keep).
+   */
+  newOwner(
+    previous: SessionData | undefined,
+    next: SessionData,
+    req?: Request,
+  ): SessionOwner | undefined {
+    const userId = this.userOf(next);
+    if (!this.index || userId === undefined || userId === this.userOf(previous))
+      return undefined;
+    return { userId, device: this.deviceOf(next, req) };
   }
 
   /** After `next` was written under `sid`: a user it no longer has forgets it. */

@@ -30,6 +30,7 @@ const DEFAULT_PAGE = 1000;
  */
 export class MemorySessionBackend implements SessionBackend {
   readonly type = 'memory';
+  readonly inProcess = true;
   readonly listing: SessionListing;
   readonly users: UserSessionIndex;
   private readonly cache: LRUCache<string, Entry>;

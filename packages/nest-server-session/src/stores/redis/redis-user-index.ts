@@ -31,10 +31,17 @@ const WRITE_GRACE_MS = 60_000;
  * sessions live in different slots: a listing reads the hash, then asks each session's expiry
  * (PTTL) with commands sent together. Cost: O(that user's sessions).
  */
+export interface RedisUserIndex extends UserSessionIndex {
+  /** The key of `userId`'s hash. */
+  keyOf(userId: string): string;
+  /** After an entry was added some other way (a login's one script): prunes if it is due. */
+  added(userId: string, count: number): Promise<void>;
+}
+
 export function redisUserIndex(
   client: RedisClient,
   prefix: string,
-): UserSessionIndex {
+): RedisUserIndex {
   const indexKey = (userId: string) => `${prefix}user:${userId}`;
   const addEntry = defineAddIndexEntry(client);
 
@@ -53,15 +60,26 @@ export function redisUserIndex(
     return { sids, left, ended, now };
   }
 
+  /** Prunes the entries of ended sessions, at the counts that call for it. */
+  async function added(userId: string, count: number) {
+    if (!isPruningCount(count)) return;
+    const key = indexKey(userId);
+    const { ended } = await expiries(await client.hgetall(key));
+    if (ended.length > 0) await client.hdel(key, ...ended);
+  }
+
   return {
+    keyOf: indexKey,
+    added,
     add: async (userId, sid, device) => {
-      const key = indexKey(userId);
-      // One command: in the same network write as the session's SET on one server or
-      // Sentinel's master (the store's writes of one turn leave together).
-      const count = await addEntry(key, sid, JSON.stringify(device));
-      if (!isPruningCount(count)) return;
-      const { ended } = await expiries(await client.hgetall(key));
-      if (ended.length > 0) await client.hdel(key, ...ended);
+      // One command: in the same network write as the session's SET on a cluster (the
+      // store's writes of one turn leave together).
+      const count = await addEntry(
+        indexKey(userId),
+        sid,
+        JSON.stringify(device),
+      );
+      await added(userId, count);
     },
     remove: async (userId, sids) => {
       if (sids.length > 0) await client.hdel(indexKey(userId), ...sids);

@@ -4,19 +4,20 @@ import type { SessionData } from 'express-session';
 import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type {
+  CreateOwned,
   LoadedSession,
   ReplaceOutcome,
   SessionBackend,
   SessionListing,
   SessionVersion,
   StoreHealth,
-  UserSessionIndex,
 } from '../store.contract.js';
 import { closeRedis, connectRedis } from './redis.client.js';
 import { redisHealth } from './redis-health.js';
 import { redisListing } from './redis-listing.js';
 import type { RedisClient, RedisConnection } from './redis-mode.js';
-import { redisUserIndex } from './redis-user-index.js';
+import { type RedisUserIndex, redisUserIndex } from './redis-user-index.js';
+import { defineCreateOwnedSession } from './create-owned-session.script.js';
 import { defineReplaceSession, type ReplaceReply } from './replace.script.js';
 
 /** A session encoded for Redis, as it passes through connect-redis's serializer and TTL hooks. */
@@ -31,12 +32,16 @@ interface Outgoing {
  * written back). connect-redis creates them (its key naming, serializer and TTL); `replace` is
  * a Lua compare-and-set on the one key, and touch and destroy report what they found. One
  * command per call, each naming one key: the same code serves one server, the master Sentinel
- * names, and a cluster (whose client sends each command to its key's master).
+ * names, and a cluster (whose client sends each command to its key's master). The one
+ * exception is a login off a cluster, where a script writes the session and its user's index
+ * entry together ({@link createOwned}); on a cluster they are two commands.
  */
 export class RedisSessionBackend implements SessionBackend {
   readonly type = 'redis';
   readonly listing: SessionListing;
-  readonly users: UserSessionIndex;
+  readonly users: RedisUserIndex;
+  /** Where one server holds every key (not a cluster): a login in one command. */
+  readonly createOwned?: CreateOwned;
   private readonly client: RedisClient;
   private readonly store: RedisStore;
   private readonly replaceSession: ReturnType<typeof defineReplaceSession>;
@@ -70,6 +75,22 @@ export class RedisSessionBackend implements SessionBackend {
     this.replaceSession = defineReplaceSession(client);
     this.listing = redisListing(client, prefix, codec);
     this.users = redisUserIndex(client, prefix);
+    if (connection.mode !== 'cluster') {
+      const createOwnedSession = defineCreateOwnedSession(client);
+      this.createOwned = async (sid, session, ttlSeconds, owner) => {
+        const bytes = this.codec.encode(session);
+        const count = await createOwnedSession(
+          this.users.keyOf(owner.userId),
+          this.prefix + sid,
+          sid,
+          JSON.stringify(owner.device),
+          bytes,
+          ttlSeconds,
+        );
+        await this.users.added(owner.userId, count);
+        return versionOf(bytes);
+      };
+    }
   }
 
   /**

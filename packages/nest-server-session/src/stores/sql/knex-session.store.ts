@@ -2,16 +2,17 @@ import { randomInt } from 'node:crypto';
 import type { SessionData } from 'express-session';
 import type { SessionCodec } from '../common/session-codec.js';
 import type {
+  CreateOwned,
   LoadedSession,
   ReplaceOutcome,
   SessionBackend,
   SessionListing,
+  SessionOwner,
   SessionVersion,
   SweepOptions,
-  UserSessionIndex,
 } from '../store.contract.js';
 import { type Live, sessionStatements } from './session-statements.js';
-import type { SessionRow, SessionTable } from './session-table.js';
+import { bound, type SessionRow, type SessionTable } from './session-table.js';
 import { SqlSessionListing } from './sql-listing.js';
 import { removeExpiredRows } from './sql-sweep.js';
 import { SqlUserIndex } from './sql-user-index.js';
@@ -37,7 +38,9 @@ const newVersion = () => randomInt(1, 2 ** 48);
 export class KnexSessionBackend implements SessionBackend {
   readonly type = 'sql';
   readonly listing: SessionListing;
-  readonly users: UserSessionIndex;
+  readonly users: SqlUserIndex;
+  /** Where a transaction costs no round trips (SQLite): a login in one commit. */
+  readonly createOwned?: CreateOwned;
   /** Settles once the table is ready; reset after a failure so the next call tries again. */
   private tableReady?: Promise<void>;
   private readonly sql: ReturnType<typeof sessionStatements>;
@@ -52,6 +55,10 @@ export class KnexSessionBackend implements SessionBackend {
     );
     this.users = new SqlUserIndex(table, prefix, () => this.ready());
     this.sql = sessionStatements(table);
+    // MySQL has neither: there, the two writes go side by side on two connections.
+    if (this.sql.createWithEntry || table.writesTogether)
+      this.createOwned = (sid, session, ttlSeconds, owner) =>
+        this.createWithEntry(sid, session, ttlSeconds, owner);
   }
 
   /** Creates or upgrades the table, once. */
@@ -82,6 +89,35 @@ export class KnexSessionBackend implements SessionBackend {
       ...this.data(session, ttlSeconds),
       version,
     });
+    return version;
+  }
+
+  /**
+   * A login: the session's row and its user's entry written together, both or neither. On
+   * PostgreSQL one statement; on SQLite one transaction (one commit where two statements
+   * alone would make two).
+   */
+  private async createWithEntry(
+    sid: string,
+    session: SessionData,
+    ttlSeconds: number,
+    owner: SessionOwner,
+  ): Promise<SessionVersion> {
+    await this.ready();
+    const version = newVersion();
+    const row = {
+      key: this.prefix + sid,
+      ...this.data(session, ttlSeconds),
+      version,
+    };
+    const entry = this.users.entry(owner.userId, sid, owner.device, ttlSeconds);
+    if (this.sql.createWithEntry)
+      await this.table.write(this.sql.createWithEntry, { ...entry, ...row });
+    else
+      await this.table.writeTogether([
+        this.users.adding(entry),
+        bound(this.sql.create, row),
+      ]);
     return version;
   }
 

@@ -1,5 +1,6 @@
 import { prepareSql } from './prepared-sql.js';
 import type { SessionTable } from './session-table.js';
+import { insertEntry, type NewEntry } from './sql-user-index.js';
 
 /** A row's key (prefix + session id) and the time that tells live rows from expired ones. */
 export interface Live {
@@ -22,22 +23,33 @@ interface Written {
 export function sessionStatements(table: SessionTable) {
   const live = (p: Live) =>
     table.rows().where('expires_at', '>', p.now).where('sid', p.key);
+  /** Writes the session whether or not a row (live or expired) has its key. */
+  const create = (p: Written & { key: string }) =>
+    table
+      .rows()
+      .insert({
+        sid: p.key,
+        sess: p.sess,
+        expires_at: p.expiresAt,
+        version: p.version,
+      })
+      .onConflict('sid')
+      .merge(['sess', 'expires_at', 'version']);
   return {
     /** The session's data and version (sid is the primary key: one row at most). */
     load: prepareSql((p: Live) => live(p).select('sess', 'version')),
-    /** Writes the session whether or not a row (live or expired) has its key. */
-    create: prepareSql((p: Written & { key: string }) =>
-      table
-        .rows()
-        .insert({
-          sid: p.key,
-          sess: p.sess,
-          expires_at: p.expiresAt,
-          version: p.version,
-        })
-        .onConflict('sid')
-        .merge(['sess', 'expires_at', 'version']),
-    ),
+    create: prepareSql(create),
+    /**
+     * A login on PostgreSQL: the user's index entry (a data-modifying WITH) and the session,
+     * in one statement, so one round trip and both or neither. (SQLite and MySQL take no
+     * INSERT in a WITH.)
+     */
+    createWithEntry:
+      table.dialect === 'postgres'
+        ? prepareSql((p: Written & NewEntry) =>
+            create(p).with('entry', insertEntry(table, p)),
+          )
+        : undefined,
     /** Compare-and-set: lands only on the version that was read. */
     replace: prepareSql((p: Live & Written & { read: number }) =>
       live(p)

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { PreparedSql } from './prepared-sql.js';
+import type { PreparedSql, SqlText } from './prepared-sql.js';
 import { type SqlDialect, type SqlDriver, sqlDriver } from './sql-driver.js';
 import { statementTimeout, toSqlStoreError } from './sql-errors.js';
 import { derivedName } from './sql-limits.js';
@@ -14,6 +14,18 @@ interface Pool {
 interface PooledConnection {
   __knex__disposed?: unknown;
 }
+
+/** A prepared statement with its values, to run later (with others, in one transaction). */
+export interface BoundSql {
+  sql: SqlText;
+  values: unknown[];
+}
+
+/** `sql` with the values of `params`. */
+export const bound = <P>(sql: PreparedSql<P>, params: P): BoundSql => ({
+  sql,
+  values: sql.values(params),
+});
 
 /** What the rows of the session table hold, as the drivers hand them back. */
 export interface SessionRow {
@@ -101,6 +113,17 @@ export class SessionTable {
     return this.onConnection((connection) =>
       this.driver.changes(connection, sql, sql.values(params)),
     );
+  }
+
+  /** Whether {@link writeTogether} is there: one transaction for free (SQLite). */
+  get writesTogether(): boolean {
+    return this.driver.changesTogether !== undefined;
+  }
+
+  /** Runs `writes` as one transaction, within the deadline; only where {@link writesTogether}. */
+  writeTogether(writes: BoundSql[]): Promise<void> {
+    const together = this.driver.changesTogether!;
+    return this.onConnection((connection) => together(connection, writes));
   }
 
   /**

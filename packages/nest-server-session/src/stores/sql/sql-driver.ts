@@ -1,6 +1,7 @@
 import { mysqlDriver } from './mysql-driver.js';
 import { postgresDriver } from './postgres-driver.js';
 import type { SqlText } from './prepared-sql.js';
+import type { BoundSql } from './session-table.js';
 import { sqliteDriver } from './sqlite-driver.js';
 
 export type SqlDialect = 'sqlite' | 'postgres' | 'mysql';
@@ -22,6 +23,11 @@ export interface SqlDriver {
     sql: SqlText,
     values: unknown[],
   ): Promise<Row[]>;
+  /**
+   * Runs statements as one transaction, where that costs no more round trips (SQLite, in
+   * process: one commit where each statement alone would make its own); absent elsewhere.
+   */
+  changesTogether?(connection: unknown, statements: BoundSql[]): Promise<void>;
   /** The number of rows a statement changed. */
   changes(
     connection: unknown,

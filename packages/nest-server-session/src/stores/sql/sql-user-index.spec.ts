@@ -172,6 +172,33 @@ describe('the SQL per-user index', () => {
     });
   });
 
+  describe('a login on SQLite (createOwned)', () => {
+    it('writes the session and its entry in one transaction', async () => {
+      const sid = sessionId('owned');
+      await backend.createOwned!(sid, session({ user: 'ann' }), LIFETIME, {
+        userId: 'ann',
+        device: device(),
+      });
+      expect(await sidsOf('ann')).toEqual([sid]);
+      expect((await backend.load(sid))?.session).toMatchObject({ user: 'ann' });
+    });
+
+    it('writes neither when the entry cannot be written', async () => {
+      await db.raw(
+        `create trigger refuse_entries before insert on ${USERS} begin select raise(abort, 'refused'); end`,
+      );
+      const sid = sessionId('refused');
+      await expect(
+        backend.createOwned!(sid, session({ user: 'ann' }), LIFETIME, {
+          userId: 'ann',
+          device: device(),
+        }),
+      ).rejects.toThrow(/refused/);
+      expect(await backend.load(sid)).toBeNull();
+      expect(await db(TABLE).count({ n: '*' })).toEqual([{ n: 0 }]);
+    });
+  });
+
   it('remove forgets only the named sessions of the user', async () => {
     await logIn('ann', sessionId('a'));
     await logIn('ann', sessionId('b'));

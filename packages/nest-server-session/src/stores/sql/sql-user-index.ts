@@ -5,7 +5,7 @@ import type {
   UserSessionIndex,
 } from '../store.contract.js';
 import { prepareSql } from './prepared-sql.js';
-import type { SessionTable } from './session-table.js';
+import { type BoundSql, bound, type SessionTable } from './session-table.js';
 import { IN_LIST_MAX, whereOwnKey } from './sql-listing.js';
 import { userKey } from './user-key.js';
 
@@ -14,6 +14,25 @@ interface Entry {
   user: string;
   key: string;
 }
+
+/** What a login writes to the index: its entry, the device (JSON) and how long it is kept. */
+export interface NewEntry extends Entry {
+  device: string;
+  keptUntil: number;
+}
+
+/** The upsert of an index entry (a login again on the same session rewrites it). */
+export const insertEntry = (table: SessionTable, p: NewEntry) =>
+  table
+    .userRows()
+    .insert({
+      user_id: p.user,
+      sid: p.key,
+      device: p.device,
+      expires_at: p.keptUntil,
+    })
+    .onConflict(['user_id', 'sid'])
+    .merge(['device', 'expires_at']);
 
 /** An entry of a user's index, with its session's expiry when there is a session row. */
 interface EntryRow {
@@ -48,18 +67,7 @@ export class SqlUserIndex implements UserSessionIndex {
     private readonly ready: () => Promise<void>,
   ) {
     this.sql = {
-      add: prepareSql((p: Entry & { device: string; keptUntil: number }) =>
-        table
-          .userRows()
-          .insert({
-            user_id: p.user,
-            sid: p.key,
-            device: p.device,
-            expires_at: p.keptUntil,
-          })
-          .onConflict(['user_id', 'sid'])
-          .merge(['device', 'expires_at']),
-      ),
+      add: prepareSql((p: NewEntry) => insertEntry(table, p)),
       removeOne: prepareSql((p: Entry) =>
         table.userRows().where({ user_id: p.user, sid: p.key }).delete(),
       ),
@@ -73,12 +81,30 @@ export class SqlUserIndex implements UserSessionIndex {
     ttlSeconds: number,
   ): Promise<void> {
     await this.ready();
-    await this.table.write(this.sql.add, {
+    await this.table.write(
+      this.sql.add,
+      this.entry(userId, sid, device, ttlSeconds),
+    );
+  }
+
+  /** What {@link add} writes, bound: to run in one transaction with the session's write. */
+  adding(entry: NewEntry): BoundSql {
+    return bound(this.sql.add, entry);
+  }
+
+  /** The parameters of {@link insertEntry} for a login. */
+  entry(
+    userId: string,
+    sid: string,
+    device: SessionDevice,
+    ttlSeconds: number,
+  ): NewEntry {
+    return {
       user: userKey(userId),
       key: this.prefix + sid,
       device: JSON.stringify(device),
       keptUntil: Date.now() + ttlSeconds * 1000,
-    });
+    };
   }
 
   async remove(userId: string, sids: string[]): Promise<void> {

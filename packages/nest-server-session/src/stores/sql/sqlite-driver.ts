@@ -1,9 +1,13 @@
 import type { SqlText } from './prepared-sql.js';
 import type { SqlDriver } from './sql-driver.js';
+import type { BoundSql } from './session-table.js';
 
 /** better-sqlite3's Database and Statement, as much of them as is used here. */
 interface Database {
   prepare(source: string): Statement;
+  transaction<A extends unknown[]>(
+    run: (...args: A) => void,
+  ): (...args: A) => void;
 }
 interface Statement {
   all(values: unknown[]): unknown[];
@@ -26,6 +30,25 @@ function statementOf(connection: unknown, sql: SqlText): Statement {
   return statement;
 }
 
+type Together = (statements: BoundSql[]) => void;
+
+/** Each connection's transaction function (better-sqlite3 makes one per function it wraps). */
+const transactions = new WeakMap<Database, Together>();
+
+function transactionOf(connection: unknown): Together {
+  const db = connection as Database;
+  let together = transactions.get(db);
+  if (!together)
+    transactions.set(
+      db,
+      (together = db.transaction((statements: Parameters<Together>[0]) => {
+        for (const { sql, values } of statements)
+          statementOf(db, sql).run(values);
+      })),
+    );
+  return together;
+}
+
 /** better-sqlite3: synchronous, so each statement runs whole where it is called. */
 export const sqliteDriver: SqlDriver = {
   blocking: true,
@@ -33,5 +56,7 @@ export const sqliteDriver: SqlDriver = {
     statementOf(connection, sql).all(values) as Row[],
   changes: async (connection, sql, values) =>
     statementOf(connection, sql).run(values).changes,
+  changesTogether: async (connection, statements) =>
+    transactionOf(connection)(statements),
   drop: () => undefined,
 };

@@ -326,9 +326,9 @@ describe.each([
   // SQLite: one transaction; PostgreSQL: one statement (the entry in a WITH). MySQL takes no
   // INSERT in a WITH, and a transaction would cost two more round trips: there the two writes
   // go side by side, and the session is taken back when its entry fails.
-  it(`writes a login’s session and its entry ${name === 'MySQL' ? 'side by side' : 'in one go'}: both or neither`, async () => {
-    expect(typeof backend.createOwned).toBe(
-      name === 'MySQL' ? 'undefined' : 'function',
+  it(`writes a login’s session and its entry ${name === 'MySQL' ? 'side by side' : 'in one go'}: both or neither; a logout deletes both`, async () => {
+    expect([typeof backend.createOwned, typeof backend.destroyOwned]).toEqual(
+      name === 'MySQL' ? ['undefined', 'undefined'] : ['function', 'function'],
     );
     const store = new ConsistentStore(backend, {
       timeoutMs: 5000,
@@ -346,6 +346,11 @@ describe.each([
     expect((await backend.load(sid))?.session).toMatchObject({
       username: 'owned-user',
     });
+    // A logout: both go (on SQLite and PostgreSQL in one go, on MySQL one after the other).
+    await new Promise((resolve) => store.destroy(sid, resolve));
+    await sleep(50);
+    expect(await backend.users.list('owned-user')).toEqual([]);
+    expect(await backend.load(sid)).toBeNull();
     // An entry the database refuses: neither is left.
     const trigger = `refuse_${tableName}`;
     await refuseEntriesOf('refused-user', trigger);

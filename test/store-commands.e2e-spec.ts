@@ -152,29 +152,37 @@ describe('store commands per request on Redis', () => {
   // A login writes the session and records it in its user's index with one script (EVALSHA;
   // EVAL the first time on a connection) that runs HSET, SET, and HLEN (to see whether the
   // index wants pruning) inside Redis: commandstats counts those too, MONITOR shows the one
-  // command the app sent. A session that loses its user leaves its index (HDEL).
-  it('costs a GET, a DEL, one script (HSET, SET, HLEN) and an HDEL to log in again as a logged-in user', async () => {
+  // command the app sent. The old session goes with its index entry in another (DEL, HDEL).
+  it('costs a GET and two scripts (HSET, SET, HLEN; DEL, HDEL) to log in again as a logged-in user', async () => {
     const app = await start();
     const agent = request.agent(app.server);
     await logIn(agent, 'alice');
     const ran = await commandsOf(await loginFrom(agent, 'bob'));
+    // The logout script's first run on this connection: EVAL.
     expect(ran).toEqual({
       get: 1,
       set: 1,
       del: 1,
       evalsha: 1,
+      eval: 1,
       hset: 1,
       hlen: 1,
       hdel: 1,
     });
     expect(
       await commandsSent(inspector, await loginFrom(agent, 'carol')),
-    ).toEqual({
-      get: 1,
-      del: 1,
-      evalsha: 1,
-      hdel: 1,
-    });
+    ).toEqual({ get: 1, evalsha: 2 });
+  });
+
+  it('costs one script (DEL, HDEL) to log out', async () => {
+    const app = await start();
+    const agent = request.agent(app.server);
+    await logIn(agent, 'frank');
+    const token = await csrfTokenFrom(agent);
+    const logOut = () =>
+      agent.post('/logout/').type('form').send({ _csrf: token }).expect(302);
+    expect(await commandsSent(inspector, logOut)).toEqual({ get: 1, eval: 1 });
+    expect(await inspector.exists(`${PREFIX}user:frank`)).toBe(0);
   });
 
   it('costs one script (HSET, SET, HLEN) to log in from an anonymous page', async () => {

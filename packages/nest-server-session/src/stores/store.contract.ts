@@ -42,6 +42,13 @@ export interface SessionBackend {
   readonly createOwned?: CreateOwned;
 
   /**
+   * Optional: as {@link destroy}, and removes the session from `userId`'s index in the same
+   * write (a logout, a login's end of the old session, a revoke). Where a store has it, that
+   * is one command; elsewhere the entry is removed after the session.
+   */
+  readonly destroyOwned?: DestroyOwned;
+
+  /**
    * Atomically: if the session is still stored, live, at `version`, replaces it with `session`
    * and a fresh expiry; if it is stored at another version, changes nothing and reports the
    * conflict (with the current version when that costs nothing more); if it is gone (destroyed,
@@ -186,6 +193,9 @@ export type CreateOwned = (
   ttlSeconds: number,
   owner: SessionOwner,
 ) => Promise<SessionVersion>;
+
+/** {@link SessionBackend.destroyOwned}. */
+export type DestroyOwned = (sid: string, userId: string) => Promise<boolean>;
 
 /** Whose a new session is, as its user's index records it. */
 export interface SessionOwner {

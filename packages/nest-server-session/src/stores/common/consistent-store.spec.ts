@@ -304,6 +304,37 @@ describe('ConsistentStore', () => {
       expect(backend.stored('anon')).toEqual(session({ n: 1 }));
     });
 
+    it('ends a session and its index entry in one call where the backend deletes them together', async () => {
+      const backend = new FakeBackend();
+      const removed: string[] = [];
+      const ended: string[] = [];
+      backend.users = {
+        add: async () => undefined,
+        remove: async (user, sids) => void removed.push(`${user}/${sids}`),
+        list: async () => [],
+      };
+      const store = newStore(
+        Object.assign(backend, {
+          destroyOwned: async (sid: string, userId: string) => {
+            ended.push(`${userId}/${sid}`);
+            return backend.destroy(sid);
+          },
+        }),
+      );
+      await outcome((cb) => store.set('abc', session({ username: 'ann' }), cb));
+      // By id: the user is the one this process remembers from the create.
+      expect((await outcome((cb) => store.destroy('abc', cb))).err).toBeNull();
+      expect(ended).toEqual(['ann/abc']);
+      expect(backend.sessions.has('abc')).toBe(false);
+      // A session of no user known here: a plain destroy.
+      backend.put('anon', { n: 1 });
+      expect((await outcome((cb) => store.destroy('anon', cb))).err).toBeNull();
+      expect(ended).toEqual(['ann/abc']);
+      expect(backend.sessions.has('anon')).toBe(false);
+      await sleep(10);
+      expect(removed).toEqual([]);
+    });
+
     it('passes all, length, ids and clear through to the listing', async () => {
       const backend = new FakeBackend().withListing();
       backend.put('a', { n: 1 });

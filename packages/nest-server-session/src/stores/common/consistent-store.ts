@@ -150,8 +150,7 @@ export class ConsistentStore extends Store {
 
   /** Past its absolute lifetime: gone, however active it was. */
   private async endExpired(sid: string, session: SessionData): Promise<null> {
-    await this.call('destroy', () => this.backend.destroy(sid));
-    await this.forget(sid, session);
+    await this.destroyWithEntry(sid, session, true);
     return null;
   }
 
@@ -182,8 +181,7 @@ export class ConsistentStore extends Store {
       const ttl = this.ttlOf(session);
       if (ttl <= 0) {
         // Its cookie has expired: a refresh would make it live forever on some stores.
-        await this.call('destroy', () => this.backend.destroy(sid));
-        await this.forget(sid, session);
+        await this.destroyWithEntry(sid, session, true);
         return this.markGone(session, 'refresh');
       }
       if (!(await this.call('touch', () => this.backend.touch(sid, ttl))))
@@ -196,9 +194,7 @@ export class ConsistentStore extends Store {
   destroy(sid: string, cb?: Callback): void {
     this.settle(cb, async () => {
       this.throttle.forget(sid);
-      await this.call('destroy', () => this.backend.destroy(sid));
-      // The session is gone; its user's list learns it without the answer waiting for it.
-      void this.forget(sid);
+      await this.destroyWithEntry(sid, undefined, false);
     });
   }
 
@@ -217,9 +213,8 @@ export class ConsistentStore extends Store {
     }
     this.throttle.forget(req.sessionID);
     const previousId = req.sessionID;
-    this.call('destroy', () => this.backend.destroy(previousId)).then(
-      async (existed) => {
-        void this.forget(previousId, previous as SessionData);
+    this.destroyWithEntry(previousId, previous as SessionData, false).then(
+      (existed) => {
         this.generate(req);
         if (!existed) this.orphans.add(req.session);
         fn();
@@ -287,8 +282,7 @@ export class ConsistentStore extends Store {
    */
   async end(userId: string, sid: string): Promise<void> {
     this.throttle.forget(sid);
-    await this.call('destroy', () => this.backend.destroy(sid));
-    await this.forget(sid, { [OWNER]: userId } as never);
+    await this.destroyWithEntry(sid, { [OWNER]: userId } as never, true);
   }
 
   /** What became of `session` in this request, when something went wrong for it. */
@@ -391,8 +385,10 @@ export class ConsistentStore extends Store {
     this.throttle.forget(previous.id);
     let existed: boolean;
     try {
-      existed = await this.call('destroy', () =>
-        this.backend.destroy(previous.id),
+      existed = await this.destroyWithEntry(
+        previous.id,
+        previous.session as SessionData,
+        false,
       );
     } catch (err) {
       const unsaved = { id: req.sessionID, session: req.session };
@@ -404,13 +400,40 @@ export class ConsistentStore extends Store {
       this.fates.set(previous.session, 'failed');
       throw err;
     }
-    // The old session is gone; its user's list learns it without the login waiting for it.
-    void this.forget(previous.id, previous.session as SessionData);
     if (existed) return true;
-    await this.call('destroy', () => this.backend.destroy(req.sessionID));
-    await this.forget(req.sessionID, req.session as SessionData);
+    await this.destroyWithEntry(
+      req.sessionID,
+      req.session as SessionData,
+      true,
+    );
     this.markGone(req.session, 'login');
     return false;
+  }
+
+  /**
+   * Destroys `sid` and takes it out of its user's index (the user `session` names, else the
+   * one this process remembers): in one write where the store has one for both; otherwise
+   * the entry after the session, waited for only when `waitForIndex` (an answer need not wait
+   * for the index of a session that is gone). Resolves with whether a live session went.
+   */
+  private async destroyWithEntry(
+    sid: string,
+    session: SessionData | undefined,
+    waitForIndex: boolean,
+  ): Promise<boolean> {
+    const destroyOwned = this.backend.destroyOwned?.bind(this.backend);
+    const owner = destroyOwned && this.owners.ownerOf(sid, session);
+    if (destroyOwned && owner !== undefined) {
+      const existed = await this.call('destroy', () =>
+        destroyOwned(sid, owner),
+      );
+      this.owners.destroyed(sid);
+      return existed;
+    }
+    const existed = await this.call('destroy', () => this.backend.destroy(sid));
+    const forgotten = this.forget(sid, session);
+    if (waitForIndex) await forgotten;
+    return existed;
   }
 
   /** After a destroy: the session's user no longer lists it (a failure only delays that). */
@@ -540,8 +563,7 @@ export class ConsistentStore extends Store {
       const next = await build(base.session);
       const ttl = this.ttlOf(next);
       if (ttl <= 0) {
-        await this.call('destroy', () => this.backend.destroy(sid));
-        await this.forget(sid, base.session);
+        await this.destroyWithEntry(sid, base.session, true);
         return (this.markGone(session, 'write of an expired session'), null);
       }
       const previous = base.session;

@@ -137,6 +137,20 @@ export class SessionOwners {
       await this.index.remove(before, [sid]);
   }
 
+  /**
+   * The user whose index lists `sid`, where there is an index: the one `session` names, else
+   * the one this process remembers from when it read or created it.
+   */
+  ownerOf(sid: string, session?: SessionData): string | undefined {
+    if (!this.index) return undefined;
+    return session ? this.userOf(session) : this.userOfSid.get(sid);
+  }
+
+  /** `sid` was destroyed together with its index entry: nothing is left to remember of it. */
+  destroyed(sid: string): void {
+    this.userOfSid.delete(sid);
+  }
+
   /** After `sid` was destroyed: its user's index forgets it (if this process knows the user). */
   async afterDestroy(sid: string, session?: SessionData): Promise<void> {
     const user = session ? this.userOf(session) : this.userOfSid.get(sid);

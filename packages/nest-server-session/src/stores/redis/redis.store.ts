@@ -5,6 +5,7 @@ import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import type { SessionCodec } from '../common/session-codec.js';
 import type {
   CreateOwned,
+  DestroyOwned,
   LoadedSession,
   ReplaceOutcome,
   SessionBackend,
@@ -17,7 +18,10 @@ import { redisHealth } from './redis-health.js';
 import { redisListing } from './redis-listing.js';
 import type { RedisClient, RedisConnection } from './redis-mode.js';
 import { type RedisUserIndex, redisUserIndex } from './redis-user-index.js';
-import { defineCreateOwnedSession } from './create-owned-session.script.js';
+import {
+  defineCreateOwnedSession,
+  defineDestroyOwnedSession,
+} from './owned-session.scripts.js';
 import { defineReplaceSession, type ReplaceReply } from './replace.script.js';
 
 /** A session encoded for Redis, as it passes through connect-redis's serializer and TTL hooks. */
@@ -32,9 +36,10 @@ interface Outgoing {
  * written back). connect-redis creates them (its key naming, serializer and TTL); `replace` is
  * a Lua compare-and-set on the one key, and touch and destroy report what they found. One
  * command per call, each naming one key: the same code serves one server, the master Sentinel
- * names, and a cluster (whose client sends each command to its key's master). The one
- * exception is a login off a cluster, where a script writes the session and its user's index
- * entry together ({@link createOwned}); on a cluster they are two commands.
+ * names, and a cluster (whose client sends each command to its key's master). The exception
+ * is a login or logout off a cluster, where a script writes or deletes the session and its
+ * user's index entry together ({@link createOwned}, {@link destroyOwned}); on a cluster they
+ * are two commands.
  */
 export class RedisSessionBackend implements SessionBackend {
   readonly type = 'redis';
@@ -42,6 +47,8 @@ export class RedisSessionBackend implements SessionBackend {
   readonly users: RedisUserIndex;
   /** Where one server holds every key (not a cluster): a login in one command. */
   readonly createOwned?: CreateOwned;
+  /** Where one server holds every key: a logout in one command. */
+  readonly destroyOwned?: DestroyOwned;
   private readonly client: RedisClient;
   private readonly store: RedisStore;
   private readonly replaceSession: ReturnType<typeof defineReplaceSession>;
@@ -90,6 +97,13 @@ export class RedisSessionBackend implements SessionBackend {
         await this.users.added(owner.userId, count);
         return versionOf(bytes);
       };
+      const destroyOwnedSession = defineDestroyOwnedSession(client);
+      this.destroyOwned = async (sid, userId) =>
+        (await destroyOwnedSession(
+          this.users.keyOf(userId),
+          this.prefix + sid,
+          sid,
+        )) > 0;
     }
   }
 

@@ -3,6 +3,7 @@ import type { SessionData } from 'express-session';
 import type { SessionCodec } from '../common/session-codec.js';
 import type {
   CreateOwned,
+  DestroyOwned,
   LoadedSession,
   ReplaceOutcome,
   SessionBackend,
@@ -41,6 +42,8 @@ export class KnexSessionBackend implements SessionBackend {
   readonly users: SqlUserIndex;
   /** Where a transaction costs no round trips (SQLite): a login in one commit. */
   readonly createOwned?: CreateOwned;
+  /** The same for a logout. */
+  readonly destroyOwned?: DestroyOwned;
   /** Settles once the table is ready; reset after a failure so the next call tries again. */
   private tableReady?: Promise<void>;
   private readonly sql: ReturnType<typeof sessionStatements>;
@@ -56,9 +59,11 @@ export class KnexSessionBackend implements SessionBackend {
     this.users = new SqlUserIndex(table, prefix, () => this.ready());
     this.sql = sessionStatements(table);
     // MySQL has neither: there, the two writes go side by side on two connections.
-    if (this.sql.createWithEntry || table.writesTogether)
+    if (this.sql.createWithEntry || table.writesTogether) {
       this.createOwned = (sid, session, ttlSeconds, owner) =>
         this.createWithEntry(sid, session, ttlSeconds, owner);
+      this.destroyOwned = (sid, userId) => this.destroyWithEntry(sid, userId);
+    }
   }
 
   /** Creates or upgrades the table, once. */
@@ -152,6 +157,30 @@ export class KnexSessionBackend implements SessionBackend {
       expiresAt: expiry(ttlSeconds),
     });
     return touched > 0;
+  }
+
+  /**
+   * A logout: the session's row and its user's entry deleted together. On PostgreSQL one
+   * statement; on SQLite one transaction.
+   */
+  private async destroyWithEntry(
+    sid: string,
+    userId: string,
+  ): Promise<boolean> {
+    await this.ready();
+    const row = { key: this.prefix + sid, now: Date.now() };
+    if (this.sql.destroyWithEntry)
+      return (
+        (await this.table.write(this.sql.destroyWithEntry, {
+          ...this.users.entryKey(userId, sid),
+          ...row,
+        })) > 0
+      );
+    const [deleted] = await this.table.writeTogether([
+      bound(this.sql.destroy, row),
+      this.users.removing(userId, sid),
+    ]);
+    return deleted > 0;
   }
 
   /** An expired row is left to the sweep: it was no session any more. */

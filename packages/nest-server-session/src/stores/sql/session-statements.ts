@@ -1,6 +1,11 @@
 import { prepareSql } from './prepared-sql.js';
 import type { SessionTable } from './session-table.js';
-import { insertEntry, type NewEntry } from './sql-user-index.js';
+import {
+  deleteEntry,
+  type Entry,
+  insertEntry,
+  type NewEntry,
+} from './sql-user-index.js';
 
 /** A row's key (prefix + session id) and the time that tells live rows from expired ones. */
 export interface Live {
@@ -35,6 +40,7 @@ export function sessionStatements(table: SessionTable) {
       })
       .onConflict('sid')
       .merge(['sess', 'expires_at', 'version']);
+  const destroy = (p: Live) => live(p).delete();
   return {
     /** The session's data and version (sid is the primary key: one row at most). */
     load: prepareSql((p: Live) => live(p).select('sess', 'version')),
@@ -59,6 +65,13 @@ export function sessionStatements(table: SessionTable) {
     touch: prepareSql((p: Live & { expiresAt: number }) =>
       live(p).update({ expires_at: p.expiresAt }),
     ),
-    destroy: prepareSql((p: Live) => live(p).delete()),
+    destroy: prepareSql(destroy),
+    /** A logout on PostgreSQL: the session and its user's index entry, in one statement. */
+    destroyWithEntry:
+      table.dialect === 'postgres'
+        ? prepareSql((p: Live & Entry) =>
+            destroy(p).with('entry', deleteEntry(table, p)),
+          )
+        : undefined,
   };
 }

@@ -121,7 +121,7 @@ export class SessionTable {
   }
 
   /** Runs `writes` as one transaction, within the deadline; only where {@link writesTogether}. */
-  writeTogether(writes: BoundSql[]): Promise<void> {
+  writeTogether(writes: BoundSql[]): Promise<number[]> {
     const together = this.driver.changesTogether!;
     return this.onConnection((connection) => together(connection, writes));
   }

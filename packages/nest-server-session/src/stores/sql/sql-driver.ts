@@ -26,8 +26,12 @@ export interface SqlDriver {
   /**
    * Runs statements as one transaction, where that costs no more round trips (SQLite, in
    * process: one commit where each statement alone would make its own); absent elsewhere.
+   * Resolves with the number of rows each changed.
    */
-  changesTogether?(connection: unknown, statements: BoundSql[]): Promise<void>;
+  changesTogether?(
+    connection: unknown,
+    statements: BoundSql[],
+  ): Promise<number[]>;
   /** The number of rows a statement changed. */
   changes(
     connection: unknown,

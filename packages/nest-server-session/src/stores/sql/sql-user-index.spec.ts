@@ -183,6 +183,20 @@ describe('the SQL per-user index', () => {
       expect((await backend.load(sid))?.session).toMatchObject({ user: 'ann' });
     });
 
+    it('deletes the session and its entry together (destroyOwned)', async () => {
+      const sid = sessionId('owned');
+      await backend.createOwned!(sid, session({ user: 'ann' }), LIFETIME, {
+        userId: 'ann',
+        device: device(),
+      });
+      expect(await backend.destroyOwned!(sid, 'ann')).toBe(true);
+      expect(await sidsOf('ann')).toEqual([]);
+      expect(await entries()).toEqual([]);
+      expect(await backend.load(sid)).toBeNull();
+      // Already gone: nothing removed, and no error.
+      expect(await backend.destroyOwned!(sid, 'ann')).toBe(false);
+    });
+
     it('writes neither when the entry cannot be written', async () => {
       await db.raw(
         `create trigger refuse_entries before insert on ${USERS} begin select raise(abort, 'refused'); end`,
@@ -193,7 +207,7 @@ describe('the SQL per-user index', () => {
           userId: 'ann',
           device: device(),
         }),
-      ).rejects.toThrow(/refused/);
+      ).rejects.toThrow(/SQLITE_CONSTRAINT_TRIGGER/);
       expect(await backend.load(sid)).toBeNull();
       expect(await db(TABLE).count({ n: '*' })).toEqual([{ n: 0 }]);
     });

@@ -10,7 +10,7 @@ import { IN_LIST_MAX, whereOwnKey } from './sql-listing.js';
 import { userKey } from './user-key.js';
 
 /** The key of an index entry: the user's key (see {@link userKey}) and the session's row key. */
-interface Entry {
+export interface Entry {
   user: string;
   key: string;
 }
@@ -33,6 +33,10 @@ export const insertEntry = (table: SessionTable, p: NewEntry) =>
     })
     .onConflict(['user_id', 'sid'])
     .merge(['device', 'expires_at']);
+
+/** The delete of one index entry. */
+export const deleteEntry = (table: SessionTable, p: Entry) =>
+  table.userRows().where({ user_id: p.user, sid: p.key }).delete();
 
 /** An entry of a user's index, with its session's expiry when there is a session row. */
 interface EntryRow {
@@ -68,9 +72,7 @@ export class SqlUserIndex implements UserSessionIndex {
   ) {
     this.sql = {
       add: prepareSql((p: NewEntry) => insertEntry(table, p)),
-      removeOne: prepareSql((p: Entry) =>
-        table.userRows().where({ user_id: p.user, sid: p.key }).delete(),
-      ),
+      removeOne: prepareSql((p: Entry) => deleteEntry(table, p)),
     };
   }
 
@@ -85,6 +87,16 @@ export class SqlUserIndex implements UserSessionIndex {
       this.sql.add,
       this.entry(userId, sid, device, ttlSeconds),
     );
+  }
+
+  /** What removing `sid` from `userId`'s index runs, bound (see {@link adding}). */
+  removing(userId: string, sid: string): BoundSql {
+    return bound(this.sql.removeOne, this.entryKey(userId, sid));
+  }
+
+  /** The key of `userId`'s entry for `sid`. */
+  entryKey(userId: string, sid: string): Entry {
+    return { user: userKey(userId), key: this.prefix + sid };
   }
 
   /** What {@link add} writes, bound: to run in one transaction with the session's write. */
@@ -111,10 +123,10 @@ export class SqlUserIndex implements UserSessionIndex {
     await this.ready();
     // One session, at each logout: the statement every call shares.
     if (sids.length === 1) {
-      await this.table.write(this.sql.removeOne, {
-        user: userKey(userId),
-        key: this.prefix + sids[0],
-      });
+      await this.table.write(
+        this.sql.removeOne,
+        this.entryKey(userId, sids[0]),
+      );
       return;
     }
     for (let i = 0; i < sids.length; i += IN_LIST_MAX)

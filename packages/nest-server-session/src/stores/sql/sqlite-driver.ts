@@ -5,9 +5,9 @@ import type { BoundSql } from './session-table.js';
 /** better-sqlite3's Database and Statement, as much of them as is used here. */
 interface Database {
   prepare(source: string): Statement;
-  transaction<A extends unknown[]>(
-    run: (...args: A) => void,
-  ): (...args: A) => void;
+  transaction<A extends unknown[], R>(
+    run: (...args: A) => R,
+  ): (...args: A) => R;
 }
 interface Statement {
   all(values: unknown[]): unknown[];
@@ -30,7 +30,7 @@ function statementOf(connection: unknown, sql: SqlText): Statement {
   return statement;
 }
 
-type Together = (statements: BoundSql[]) => void;
+type Together = (statements: BoundSql[]) => number[];
 
 /** Each connection's transaction function (better-sqlite3 makes one per function it wraps). */
 const transactions = new WeakMap<Database, Together>();
@@ -41,10 +41,11 @@ function transactionOf(connection: unknown): Together {
   if (!together)
     transactions.set(
       db,
-      (together = db.transaction((statements: Parameters<Together>[0]) => {
-        for (const { sql, values } of statements)
-          statementOf(db, sql).run(values);
-      })),
+      (together = db.transaction((statements: BoundSql[]) =>
+        statements.map(
+          ({ sql, values }) => statementOf(db, sql).run(values).changes,
+        ),
+      )),
     );
   return together;
 }

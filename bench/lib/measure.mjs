@@ -12,6 +12,7 @@ import {
   PROXY_HEADERS,
 } from './clients.mjs';
 import { cpuMicrosOf } from './processes.mjs';
+import { numberOption } from './args.mjs';
 
 /** The secret every benchmarked server signs its cookies with (production refuses to start without one). */
 export const BENCH_SECRET = 'bench-secret-bench-secret-bench-secret';
@@ -49,12 +50,20 @@ export const CASES = [
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
-/** Settings of a run: `full` ({ rounds, durationSeconds, warmupSeconds }), or with `--quick` one short smoke round. */
+/**
+ * Settings of a run: `full` ({ rounds, durationSeconds, warmupSeconds }), or with `--quick` one
+ * short smoke round; `--rounds=N` asks for more rounds (the medians of a noisy hour steady with
+ * more of them).
+ */
 export function benchSettings(full) {
   const quick = process.argv.includes('--quick');
+  const settings = quick
+    ? { rounds: 1, durationSeconds: 1, warmupSeconds: 0.5 }
+    : full;
   return {
     quick,
-    ...(quick ? { rounds: 1, durationSeconds: 1, warmupSeconds: 0.5 } : full),
+    ...settings,
+    rounds: numberOption('rounds', settings.rounds),
     connections: 10,
   };
 }

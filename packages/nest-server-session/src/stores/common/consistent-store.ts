@@ -501,8 +501,7 @@ export class ConsistentStore extends Store {
     if (ttl <= 0)
       return void (await this.call('destroy', () => this.backend.destroy(sid)));
     const owner = this.owners.newOwner(undefined, session, requestOf(session));
-    const index = this.owners.index;
-    if (!owner || !index) {
+    if (!owner) {
       const version = await this.call('set', () =>
         this.backend.create(sid, session, ttl),
       );
@@ -520,7 +519,7 @@ export class ConsistentStore extends Store {
     // network write where the client pipelines); if the entry fails, the session is taken
     // back, so no live session is ever left out of its user's list.
     const [indexed, created] = await Promise.allSettled([
-      this.call('set', () => index.add(owner.userId, sid, owner.device, ttl)),
+      this.call('set', () => this.owners.record(sid, owner, ttl)),
       this.call('set', () => this.backend.create(sid, session, ttl)),
     ]);
     if (indexed.status === 'rejected') {

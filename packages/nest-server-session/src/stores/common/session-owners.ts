@@ -104,8 +104,12 @@ export class SessionOwners {
     req?: Request,
   ): Promise<void> {
     const owner = this.newOwner(previous, next, req);
-    if (owner)
-      await this.index!.add(owner.userId, sid, owner.device, ttlSeconds);
+    if (owner) await this.record(sid, owner, ttlSeconds);
+  }
+
+  /** Adds `sid` to the index under `owner` (from {@link newOwner}, so there is an index). */
+  record(sid: string, owner: SessionOwner, ttlSeconds: number): Promise<void> {
+    return this.index!.add(owner.userId, sid, owner.device, ttlSeconds);
   }
 
   /**
@@ -153,9 +157,9 @@ export class SessionOwners {
 
   /** After `sid` was destroyed: its user's index forgets it (if this process knows the user). */
   async afterDestroy(sid: string, session?: SessionData): Promise<void> {
-    const user = session ? this.userOf(session) : this.userOfSid.get(sid);
-    this.userOfSid.delete(sid);
-    if (this.index && user !== undefined) await this.index.remove(user, [sid]);
+    const user = this.ownerOf(sid, session);
+    this.destroyed(sid);
+    if (user !== undefined) await this.index!.remove(user, [sid]);
   }
 
   private deviceOf(

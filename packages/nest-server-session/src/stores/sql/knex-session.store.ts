@@ -40,7 +40,7 @@ export class KnexSessionBackend implements SessionBackend {
   readonly type = 'sql';
   readonly listing: SessionListing;
   readonly users: SqlUserIndex;
-  /** Where a transaction costs no round trips (SQLite): a login in one commit. */
+  /** On PostgreSQL (one statement) and SQLite (one transaction): a login in one write. */
   readonly createOwned?: CreateOwned;
   /** The same for a logout. */
   readonly destroyOwned?: DestroyOwned;
@@ -88,13 +88,9 @@ export class KnexSessionBackend implements SessionBackend {
     ttlSeconds: number,
   ): Promise<SessionVersion> {
     await this.ready();
-    const version = newVersion();
-    await this.table.write(this.sql.create, {
-      key: this.prefix + sid,
-      ...this.data(session, ttlSeconds),
-      version,
-    });
-    return version;
+    const row = this.newRow(sid, session, ttlSeconds);
+    await this.table.write(this.sql.create, row);
+    return row.version;
   }
 
   /**
@@ -109,12 +105,7 @@ export class KnexSessionBackend implements SessionBackend {
     owner: SessionOwner,
   ): Promise<SessionVersion> {
     await this.ready();
-    const version = newVersion();
-    const row = {
-      key: this.prefix + sid,
-      ...this.data(session, ttlSeconds),
-      version,
-    };
+    const row = this.newRow(sid, session, ttlSeconds);
     const entry = this.users.entry(owner.userId, sid, owner.device, ttlSeconds);
     if (this.sql.createWithEntry)
       await this.table.write(this.sql.createWithEntry, { ...entry, ...row });
@@ -123,7 +114,7 @@ export class KnexSessionBackend implements SessionBackend {
         this.users.adding(entry),
         bound(this.sql.create, row),
       ]);
-    return version;
+    return row.version;
   }
 
   async replace(
@@ -168,7 +159,7 @@ export class KnexSessionBackend implements SessionBackend {
     userId: string,
   ): Promise<boolean> {
     await this.ready();
-    const row = { key: this.prefix + sid, now: Date.now() };
+    const row = this.liveRow(sid);
     if (this.sql.destroyWithEntry)
       return (
         (await this.table.write(this.sql.destroyWithEntry, {
@@ -186,11 +177,7 @@ export class KnexSessionBackend implements SessionBackend {
   /** An expired row is left to the sweep: it was no session any more. */
   async destroy(sid: string): Promise<boolean> {
     await this.ready();
-    const deleted = await this.table.write(this.sql.destroy, {
-      key: this.prefix + sid,
-      now: Date.now(),
-    });
-    return deleted > 0;
+    return (await this.table.write(this.sql.destroy, this.liveRow(sid))) > 0;
   }
 
   async ping(): Promise<void> {
@@ -214,6 +201,20 @@ export class KnexSessionBackend implements SessionBackend {
     // Not the key: the codec would log it, and a log line must name no session.
     const session = row && this.codec.decode(row.sess);
     return session ? { session, version: Number(row.version) } : null;
+  }
+
+  /** What a create writes: the row of a new session, with a new version. */
+  private newRow(sid: string, session: SessionData, ttlSeconds: number) {
+    return {
+      key: this.prefix + sid,
+      ...this.data(session, ttlSeconds),
+      version: newVersion(),
+    };
+  }
+
+  /** `sid`'s row as a statement on live rows names it. */
+  private liveRow(sid: string) {
+    return { key: this.prefix + sid, now: Date.now() };
   }
 
   private data(session: SessionData, ttlSeconds: number) {

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { prepareSql } from './prepared-sql.js';
 import type { SessionTable } from './session-table.js';
 import {
@@ -41,6 +42,9 @@ export function sessionStatements(table: SessionTable) {
       .onConflict('sid')
       .merge(['sess', 'expires_at', 'version']);
   const destroy = (p: Live) => live(p).delete();
+  /** Compiled on PostgreSQL only: the statements that write the index in a `WITH`. */
+  const onPostgres = <P extends object>(build: (p: P) => Knex.QueryBuilder) =>
+    table.dialect === 'postgres' ? prepareSql(build) : undefined;
   return {
     /** The session's data and version (sid is the primary key: one row at most). */
     load: prepareSql((p: Live) => live(p).select('sess', 'version')),
@@ -50,12 +54,9 @@ export function sessionStatements(table: SessionTable) {
      * in one statement, so one round trip and both or neither. (SQLite and MySQL take no
      * INSERT in a WITH.)
      */
-    createWithEntry:
-      table.dialect === 'postgres'
-        ? prepareSql((p: Written & NewEntry) =>
-            create(p).with('entry', insertEntry(table, p)),
-          )
-        : undefined,
+    createWithEntry: onPostgres((p: Written & NewEntry) =>
+      create(p).with('entry', insertEntry(table, p)),
+    ),
     /** Compare-and-set: lands only on the version that was read. */
     replace: prepareSql((p: Live & Written & { read: number }) =>
       live(p)
@@ -67,11 +68,8 @@ export function sessionStatements(table: SessionTable) {
     ),
     destroy: prepareSql(destroy),
     /** A logout on PostgreSQL: the session and its user's index entry, in one statement. */
-    destroyWithEntry:
-      table.dialect === 'postgres'
-        ? prepareSql((p: Live & Entry) =>
-            destroy(p).with('entry', deleteEntry(table, p)),
-          )
-        : undefined,
+    destroyWithEntry: onPostgres((p: Live & Entry) =>
+      destroy(p).with('entry', deleteEntry(table, p)),
+    ),
   };
 }

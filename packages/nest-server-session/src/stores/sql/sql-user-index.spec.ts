@@ -172,7 +172,7 @@ describe('the SQL per-user index', () => {
     });
   });
 
-  describe('a login on SQLite (createOwned)', () => {
+  describe('a login and a logout on SQLite (createOwned, destroyOwned)', () => {
     it('writes the session and its entry in one transaction', async () => {
       const sid = sessionId('owned');
       await backend.createOwned!(sid, session({ user: 'ann' }), LIFETIME, {

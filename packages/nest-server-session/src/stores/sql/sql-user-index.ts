@@ -112,8 +112,7 @@ export class SqlUserIndex implements UserSessionIndex {
     ttlSeconds: number,
   ): NewEntry {
     return {
-      user: userKey(userId),
-      key: this.prefix + sid,
+      ...this.entryKey(userId, sid),
       device: JSON.stringify(device),
       keptUntil: Date.now() + ttlSeconds * 1000,
     };

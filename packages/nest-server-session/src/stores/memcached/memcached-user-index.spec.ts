@@ -234,19 +234,35 @@ describe('MemcachedUserIndex', () => {
     expect(eager).toMatchObject({ gets: 1, sets: 1, touches: 1 });
   });
 
-  it('loses no entry to 20 concurrent logins, nor to removes racing with adds', async () => {
+  it('loses no entry to 20 concurrent logins from two processes, nor to removes racing with adds', async () => {
+    // Two backends, as two app instances: each batches its own edits, and the two collide.
+    const other = await open();
+    const on = (i: number) => (i % 2 === 0 ? backend : other);
     const sids = Array.from({ length: 20 }, (_, i) => `race-${i}`);
-    await Promise.all(sids.map((sid) => logIn('ray', sid)));
+    await Promise.all(sids.map((sid, i) => logIn('ray', sid, { on: on(i) })));
     expect(await listed('ray')).toEqual(sids.toSorted());
 
     const arriving = Array.from({ length: 10 }, (_, i) => `race-new-${i}`);
     await Promise.all([
-      ...sids.slice(0, 10).map((sid) => users.remove('ray', [sid])),
-      ...arriving.map((sid) => logIn('ray', sid)),
+      ...sids.slice(0, 10).map((sid, i) => on(i).users!.remove('ray', [sid])),
+      ...arriving.map((sid, i) => logIn('ray', sid, { on: on(i + 1) })),
     ]);
     expect(await listed('ray')).toEqual(
       [...sids.slice(10), ...arriving].toSorted(),
     );
+  });
+
+  it('writes one user’s item about twice for 20 logins at once in one process, none of them lost', async () => {
+    const sids = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
+    const before = await memcachedCounters(inspector);
+    const counted = await countersOf(() =>
+      Promise.all(sids.map((sid) => logIn('bea', sid))),
+    );
+    const after = await memcachedCounters(inspector);
+    // 20 sessions and two writes of the item: the first login's, then the other 19 at once.
+    expect(counted.sets).toBe(sids.length + 2);
+    expect(after.cas_misses - before.cas_misses).toBe(0);
+    expect(await listed('bea')).toEqual(sids.toSorted());
   });
 
   it('refuses an item of another user at its key (two ids sharing a digest) rather than mix them', async () => {

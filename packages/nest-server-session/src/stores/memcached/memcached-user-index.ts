@@ -1,5 +1,6 @@
 import type { SessionData } from 'express-session';
 import { setTimeout as pause } from 'node:timers/promises';
+import { BatchedEdits, type Edit } from '../common/batched-edits.js';
 import { createdAt, userIdAt } from '../common/session-owners.js';
 import type {
   IndexedSession,
@@ -46,12 +47,20 @@ const MAX_BACKOFF_MS = 16;
  * with it when empty), read again and redone when another writer got there first. Listing
  * reads the item and that user's sessions, nothing else.
  *
+ * A process batches its own changes of one user's item ({@link BatchedEdits}): ten logins of
+ * one user at once read and write the item about twice here, rather than ten times with most
+ * of them losing the compare-and-set and redoing it.
+ *
  * memcached may evict the item under memory pressure, or it may outlive its expiry less than
  * a session that kept being refreshed: so every write or refresh of a session also refreshes
  * its entry ({@link refresh}), re-adding it when it is missing. The item expires after the
  * latest of its entries.
  */
 export class MemcachedUserIndex implements UserSessionIndex {
+  private readonly batches = new BatchedEdits<IndexEntry[]>((userId, edit) =>
+    this.compareAndSet(userId, edit),
+  );
+
   constructor(
     private readonly memjs: MemjsConnection,
     private readonly loadSession: (sid: string) => Promise<SessionData | null>,
@@ -139,14 +148,19 @@ export class MemcachedUserIndex implements UserSessionIndex {
     });
   }
 
+  /** Applies `edit` to the user's item, in the next batch of this process's edits of it. */
+  private change(userId: string, edit: Edit<IndexEntry[]>): Promise<void> {
+    return this.batches.edit(userId, edit);
+  }
+
   /**
    * Stores `edit(entries)` over the item stored now, by compare-and-set, redoing it on the
    * newer item after each lost round; `edit` returns null when there is nothing to write.
    * Entries past their expiry are dropped on the way.
    */
-  private async change(
+  private async compareAndSet(
     userId: string,
-    edit: (entries: IndexEntry[]) => IndexEntry[] | null,
+    edit: Edit<IndexEntry[]>,
   ): Promise<void> {
     const giveUpAt = Date.now() + this.options.timeoutMs;
     for (let attempt = 1; ; attempt++) {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { ResolvedOptionsOf } from '../../options/session.options.js';
 import { createSessionCodec } from '../common/session-codec.js';
 import { session, sessionId } from '../common/store.fixtures.js';
+import type { UserSessionIndex } from '../store.contract.js';
 import type { FileSessionBackend } from './file.store.js';
 import { storeChildren } from './file-store.processes.fixtures.js';
 
@@ -64,7 +65,7 @@ jest.unstable_mockModule('node:fs', () => {
   };
 });
 const { createFileBackend } = await import('./file.store.js');
-const { WRITE_GRACE_MS } = await import('./file-user-index.js');
+const { FileUserIndex, WRITE_GRACE_MS } = await import('./file-user-index.js');
 
 const LIFETIME = 3600;
 const MINUTE = 60_000;
@@ -104,6 +105,11 @@ describe('FileUserIndex', () => {
   const logIn = async (user: string, sid: string, b = backend) => {
     await b.users.add(user, sid, device(), LIFETIME);
     await b.create(sid, session({ user }), LIFETIME);
+  };
+  /** A login of ann whose entry `index` writes. */
+  const logInThrough = async (index: UserSessionIndex, sid: string) => {
+    await index.add('ann', sid, device(), LIFETIME);
+    await backend.create(sid, session({ user: 'ann' }), LIFETIME);
   };
   const sidsOf = async (user: string, b = backend, now?: number) =>
     (await b.users.list(user, now)).map((entry) => entry.sid).toSorted();
@@ -228,7 +234,7 @@ describe('FileUserIndex', () => {
     );
   });
 
-  it('prunes ended entries at a login once a user has more than 16', async () => {
+  it('prunes ended entries at some logins once a user has more than 16: a chance of four in n', async () => {
     const ended = Array.from({ length: 15 }, (_, i) => sessionId(`old${i}-`));
     for (const sid of ended) {
       await backend.users.add('ann', sid, device(), LIFETIME);
@@ -237,11 +243,16 @@ describe('FileUserIndex', () => {
         -2 * MINUTE,
       );
     }
-    await logIn('ann', A);
+    // Indexes of the same folder whose draws fall just outside and just inside the chance.
+    const unlucky = new FileUserIndex(dir, 'session:', () => 4 / 17);
+    const lucky = new FileUserIndex(dir, 'session:', () => 3.9 / 18);
+    await logInThrough(lucky, A);
     await expect(names(folderOf('session:ann'))).resolves.toHaveLength(16);
-    await logIn('ann', B);
+    await logInThrough(unlucky, B);
+    await expect(names(folderOf('session:ann'))).resolves.toHaveLength(17);
+    await logInThrough(lucky, C);
     await expect(names(folderOf('session:ann'))).resolves.toEqual(
-      [nameOf(`session:${A}`), nameOf(`session:${B}`)].toSorted(),
+      [A, B, C].map((sid) => nameOf(`session:${sid}`)).toSorted(),
     );
   });
 

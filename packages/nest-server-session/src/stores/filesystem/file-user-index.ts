@@ -21,8 +21,16 @@ import { found, isLive, orNull, writeTemp } from './session-file.js';
  * this whose session is not there yet is left alone, neither listed nor pruned.
  */
 export const WRITE_GRACE_MS = 60_000;
-/** Entries a user may gather before a login prunes those of ended sessions. */
+/** Entries a user may gather before logins prune those of ended sessions. */
 const PRUNE_ABOVE = 16;
+/**
+ * Above {@link PRUNE_ABOVE}, a login lists (and so prunes) the user's n entries with a chance
+ * of this many in n: about this many entry reads a login, however many sessions the user has,
+ * where a listing at every login read all n (ten logins of one user at once keep more than
+ * sixteen entries there, each login's new one written before the old one is removed). Between
+ * two prunes a user gathers about n / this many ended entries; listings and the sweep prune too.
+ */
+const PRUNE_READS = 4;
 /** Entries read at once by a listing. */
 const IN_FLIGHT = 16;
 /** Writes of an entry retried when other processes keep removing its (empty) folder. */
@@ -44,13 +52,15 @@ interface EntryContent {
  *
  * Empty folders are removed (by a remove, a listing, the sweep) with rmdir, which fails if
  * another process has just put a file in them; an add whose folder went between its mkdir and
- * its write makes it again. Entries of ended sessions are pruned by listings, by a login once
- * there are more than {@link PRUNE_ABOVE}, and by the sweep.
+ * its write makes it again. Entries of ended sessions are pruned by listings, by some logins
+ * once there are more than {@link PRUNE_ABOVE}, and by the sweep.
  */
 export class FileUserIndex implements UserSessionIndex {
   constructor(
     private readonly dir: string,
     private readonly prefix: string,
+    /** Whether a login prunes (see {@link PRUNE_READS}); tests fix it. */
+    private readonly random: () => number = Math.random,
   ) {}
 
   /** `ttlSeconds` is not needed: an entry stays while its session lives. */
@@ -72,7 +82,11 @@ export class FileUserIndex implements UserSessionIndex {
         throw err;
       }
       const names = (await orNull(fs.readdir(folder))) ?? [];
-      if (names.length > PRUNE_ABOVE) await this.list(userId);
+      if (
+        names.length > PRUNE_ABOVE &&
+        this.random() * names.length < PRUNE_READS
+      )
+        await this.list(userId);
     });
   }
 
@@ -210,22 +224,24 @@ function parseEntry(text: string): EntryContent | null {
 }
 
 /**
- * Writes `data` to a new synced temp file (mtime now) in `folder`, made first (0700). Another
- * process may remove the folder, empty, between the mkdir and the write: then it is made again.
- * (A recursive mkdir would not do: it stats what it found existing, and fails if it went.)
+ * Writes `data` to a new synced temp file (mtime now) in `folder`, made (0700) when missing:
+ * tried first, since the folder is usually there and a mkdir that finds it costs a call.
+ * Another process may remove the folder, empty, between the mkdir and the write: then it is
+ * made again. (A recursive mkdir would not do: it stats what it found existing, and fails if
+ * it went.)
  */
 async function writeIn(folder: string, data: string) {
   for (let attempt = 1; ; attempt++) {
     try {
-      await fs
-        .mkdir(folder, { mode: 0o700 })
-        .catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EEXIST') throw err;
-        });
       return await writeTemp(folder, data, 0);
     } catch (err) {
       const { code } = err as NodeJS.ErrnoException;
       if (code !== 'ENOENT' || attempt >= ADD_ATTEMPTS) throw err;
     }
+    await fs
+      .mkdir(folder, { mode: 0o700 })
+      .catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
+import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFileWithStats, readWithStats } from './file-io.js';
 import { tempName } from './file-names.js';
@@ -81,3 +82,30 @@ export const found = (work: Promise<unknown>): Promise<boolean> =>
       throw err;
     },
   );
+
+/** Why a hard link could not be made where a file system has none. */
+const NO_LINKS = new Set([
+  'EPERM',
+  'ENOTSUP',
+  'EOPNOTSUPP',
+  'ENOSYS',
+  'EMLINK',
+]);
+
+/**
+ * Links `from` at `to` if nothing is there, in one step; false when something is, or when the
+ * file system makes no hard links (the caller then takes the locked way).
+ */
+export async function linkedInPlace(
+  from: string,
+  to: string,
+): Promise<boolean> {
+  try {
+    await fs.link(from, to);
+    return true;
+  } catch (err) {
+    const { code = '' } = err as NodeJS.ErrnoException;
+    if (code === 'EEXIST' || NO_LINKS.has(code)) return false;
+    throw err;
+  }
+}

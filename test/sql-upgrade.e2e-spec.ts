@@ -1,8 +1,9 @@
 /**
- * A session table made by the previous release (sid, sess, expires_at: no version column, no
- * per-user index table) on each database: the store adds the column and the index table at
- * start, even when two instances start at once, and the sessions already stored keep loading
- * and can be written by compare-and-set.
+ * A session table made by an earlier release (sid, sess, expires_at indexed: no version or
+ * sweep_after column, no per-user index table) on each database: the store adds the columns,
+ * indexes sweep_after in place of expires_at and makes the index table at start, even when two
+ * instances start at once; the sessions already stored keep loading, can be written by
+ * compare-and-set, and are swept when they expire.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,6 +22,43 @@ import {
 import { MYSQL_URL, POSTGRES_URL } from './utils/store-cases.js';
 import { openStoreFromEnv } from './utils/store-from-env.js';
 import type { SqlClient } from './utils/store-probes.js';
+
+/** The columns of `table`'s indexes, but the primary key's. */
+async function indexedColumns(
+  db: Knex,
+  table: string,
+  client: SqlClient,
+): Promise<string[]> {
+  if (client === 'better-sqlite3') {
+    const indexes = await db.raw<{ name: string; origin: string }[]>(
+      `pragma index_list(${table})`,
+    );
+    const columns = await Promise.all(
+      indexes
+        .filter((index) => index.origin === 'c')
+        .map((index) =>
+          db.raw<{ name: string }[]>(`pragma index_info("${index.name}")`),
+        ),
+    );
+    return columns.flat().map((column) => column.name);
+  }
+  if (client === 'pg') {
+    const { rows } = await db.raw<{ rows: { column: string }[] }>(
+      `select a.attname as column from pg_index i
+         join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+       where i.indrelid = ?::regclass and not i.indisprimary`,
+      [table],
+    );
+    return rows.map((row) => row.column);
+  }
+  const [rows] = await db.raw<[{ Column_name: string; Key_name: string }[]]>(
+    'show index from ??',
+    [table],
+  );
+  return rows
+    .filter((row) => row.Key_name !== 'PRIMARY')
+    .map((row) => row.Column_name);
+}
 
 /** The table as the previous release created it. */
 async function createOldTable(db: Knex, table: string, client: SqlClient) {
@@ -79,11 +117,19 @@ describe.each([
       );
       await createOldTable(db, table, client);
       const sid = sessionId('upgrade');
-      await db(table).insert({
-        sid: `session:${sid}`,
-        sess: Buffer.from(JSON.stringify(session({ user: 'ann' }))),
-        expires_at: Date.now() + 3_600_000,
-      });
+      const expiresAt = Date.now() + 3_600_000;
+      await db(table).insert([
+        {
+          sid: `session:${sid}`,
+          sess: Buffer.from(JSON.stringify(session({ user: 'ann' }))),
+          expires_at: expiresAt,
+        },
+        {
+          sid: `session:${sessionId('ended')}`,
+          sess: Buffer.from(JSON.stringify(session())),
+          expires_at: Date.now() - 1000,
+        },
+      ]);
 
       // Two instances of the new release start at once on the old table.
       const env = {
@@ -97,6 +143,10 @@ describe.each([
       ]);
       handles.push(first, second);
       expect(await db.schema.hasColumn(table, 'version')).toBe(true);
+      expect(await db.schema.hasColumn(table, 'sweep_after')).toBe(true);
+      await expect(indexedColumns(db, table, client)).resolves.toEqual([
+        'sweep_after',
+      ]);
       // And the per-user index table beside it, which the old release did not have.
       expect(await db.schema.hasTable(`${table}_users`)).toBe(true);
 
@@ -119,6 +169,12 @@ describe.each([
       expect((await second.backend.load(sid))?.session).toMatchObject({
         user: 'bob',
       });
+      // The sweep finds the old rows (sweep_after 0): the ended one goes.
+      await db(table).where('sid', `session:${sid}`).update({ sweep_after: 0 });
+      await expect(first.backend.removeExpired!()).resolves.toBe(1);
+      const left = await db(table).select('sid', 'sweep_after', 'expires_at');
+      expect(left).toHaveLength(1);
+      expect(Number(left[0].sweep_after)).toBe(Number(left[0].expires_at));
     });
   },
 );

@@ -9,6 +9,7 @@ import { writeFile, utimes } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import session from 'express-session';
+import { sweepAfter, sweepBucketMs } from '../../packages/nest-server-session/dist/stores/sql/sweep-after.js';
 import { cookieOptions, newSessionId } from './store-calls.mjs';
 import { sqlConnection } from './sql-inspect.mjs';
 import { inParallel, WORKLOAD_MAX_AGE_MS } from './store-workload.mjs';
@@ -107,7 +108,7 @@ export async function bulkFill(
           // One multi-row VALUES list (knex writes SQLite's as a compound SELECT, which is
           // limited to 500 terms).
           db.raw(
-            `insert into ?? (sid, sess, expires_at, version) values ${rows.map(() => '(?, ?, ?, ?)').join(', ')}`,
+            `insert into ?? (sid, sess, expires_at, version, sweep_after) values ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
             [
               side.options.tableName,
               ...rows.flatMap((row) => [
@@ -115,6 +116,8 @@ export async function bulkFill(
                 Buffer.from(row.json),
                 expiresAt,
                 1 + Math.floor(Math.random() * 2 ** 40),
+                // As the store writes it: the expiry rounded up to its sweep bucket.
+                sweepAfter(expiresAt, sweepBucketMs(side.options.lifetime)),
               ]),
             ],
           ),

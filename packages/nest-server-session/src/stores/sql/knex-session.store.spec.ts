@@ -10,6 +10,7 @@ import {
 } from '../common/store.fixtures.js';
 import type { KnexSessionBackend } from './knex-session.store.js';
 import { memoryDatabase, openBackend } from './sql.fixtures.js';
+import { SWEEP_AFTER } from './sweep-after.js';
 
 interface Row {
   sid: string;
@@ -38,6 +39,25 @@ describe('KnexSessionBackend', () => {
     new ConsistentStore(b, { timeoutMs: 1000, lifetime });
   const rows = () =>
     db<Row>(TABLE).select('sid', 'sess', 'expires_at').orderBy('sid');
+  /** The columns of the session table's indexes (but the primary key's), on SQLite. */
+  const indexedColumns = async () => {
+    const indexes = await db.raw<{ name: string; origin: string }[]>(
+      `pragma index_list(${TABLE})`,
+    );
+    const columns = await Promise.all(
+      indexes
+        .filter((index) => index.origin === 'c')
+        .map((index) =>
+          db.raw<{ name: string }[]>(`pragma index_info("${index.name}")`),
+        ),
+    );
+    return columns.flat().map((column) => column.name);
+  };
+  /** A row's sweep_after. */
+  const sweepAfterOf = async (sid: string) =>
+    Number(
+      (await db(TABLE).where('sid', sid).first(SWEEP_AFTER))?.[SWEEP_AFTER],
+    );
   const insertRow = (
     sid: string,
     expiresAt: number,
@@ -59,9 +79,15 @@ describe('KnexSessionBackend', () => {
   });
 
   describe('the table', () => {
-    it('has the sid, sess, expires_at and version columns', async () => {
+    it('has the sid, sess, expires_at, version and sweep_after columns', async () => {
       expect(await db.schema.hasTable(TABLE)).toBe(true);
-      for (const column of ['sid', 'sess', 'expires_at', 'version']) {
+      for (const column of [
+        'sid',
+        'sess',
+        'expires_at',
+        'version',
+        SWEEP_AFTER,
+      ]) {
         expect(await db.schema.hasColumn(TABLE, column)).toBe(true);
       }
     });
@@ -74,21 +100,11 @@ describe('KnexSessionBackend', () => {
       });
     });
 
-    it('indexes expires_at', async () => {
-      const indexes = await db.raw<{ name: string }[]>(
-        `pragma index_list(${TABLE})`,
-      );
-      const columns = await Promise.all(
-        indexes.map((index) =>
-          db.raw<{ name: string }[]>(`pragma index_info("${index.name}")`),
-        ),
-      );
-      expect(columns.flat().map((column) => column.name)).toContain(
-        'expires_at',
-      );
+    it('indexes sweep_after for the sweep, and not expires_at (which every touch moves)', async () => {
+      await expect(indexedColumns()).resolves.toEqual([SWEEP_AFTER]);
     });
 
-    it('gets the version column when made by an earlier release, its sessions kept', async () => {
+    it('gets the version and sweep_after columns when made by an earlier release, its sessions kept and its expiry index dropped', async () => {
       await db.schema.dropTable(TABLE);
       await db.schema.createTable(TABLE, (t) => {
         t.string('sid', 255).primary();
@@ -98,6 +114,7 @@ describe('KnexSessionBackend', () => {
       await insertRow('session:old', Date.now() + 60_000, { user: 'ann' });
       const upgraded = await open();
       expect(await db.schema.hasColumn(TABLE, 'version')).toBe(true);
+      await expect(indexedColumns()).resolves.toEqual([SWEEP_AFTER]);
       const loaded = await upgraded.load('old');
       expect(loaded).toEqual({ session: session({ user: 'ann' }), version: 0 });
       const outcome = await upgraded.replace(
@@ -264,6 +281,32 @@ describe('KnexSessionBackend', () => {
       await expect(backend.touch('abc', LIFETIME)).resolves.toBe(false);
       expect(await rows()).toEqual([]);
     });
+
+    it('sets sweep_after only when the expiry leaves its bucket (an hour here)', async () => {
+      // SQLite runs an `UPDATE OF` trigger whenever the column is set, changed or not: as
+      // often as it rewrites the column's index entry.
+      await db.raw(`create table bucket_moves (n integer)`);
+      await db.raw(
+        `create trigger moved after update of ${SWEEP_AFTER} on ${TABLE} begin insert into bucket_moves values (1); end`,
+      );
+      const moves = async () => (await db('bucket_moves').select()).length;
+      await backend.create('abc', session(), LIFETIME);
+      const bucket = await sweepAfterOf('session:abc');
+      const [{ expires_at: expiresAt }] = await rows();
+      expect(bucket).toBe(Math.ceil(Number(expiresAt) / 3_600_000) * 3_600_000);
+      await expect(backend.touch('abc', LIFETIME)).resolves.toBe(true);
+      // Unless this ran across the end of an hour: then the bucket moved once.
+      const moved = await moves();
+      expect(await sweepAfterOf('session:abc')).toBe(
+        moved === 0 ? bucket : bucket + 3_600_000,
+      );
+      await expect(backend.touch('abc', 3 * LIFETIME)).resolves.toBe(true);
+      expect(await moves()).toBe(moved + 1);
+      const [row] = await rows();
+      expect(await sweepAfterOf('session:abc')).toBe(
+        Math.ceil(Number(row.expires_at) / 3_600_000) * 3_600_000,
+      );
+    });
   });
 
   describe('destroy', () => {
@@ -327,6 +370,24 @@ describe('KnexSessionBackend', () => {
       expect((await rows()).map((row) => row.sid)).toEqual(['session:b']);
     });
 
+    it('finds rows written without sweep_after (an earlier release), and gives the live ones theirs', async () => {
+      const now = Date.now();
+      await insertRow('session:old', now - 1000);
+      await insertRow('session:live', now + 60_000);
+      expect(await sweepAfterOf('session:live')).toBe(0);
+      await expect(backend.removeExpired()).resolves.toBe(1);
+      expect((await rows()).map((row) => row.sid)).toEqual(['session:live']);
+      expect(await sweepAfterOf('session:live')).toBe(now + 60_000);
+    });
+
+    it('deletes a session that expired a moment ago, in the bucket under way', async () => {
+      await backend.create('a', session(), 0.3);
+      await backend.create('b', session(), LIFETIME);
+      await sleep(400);
+      await expect(backend.removeExpired()).resolves.toBe(1);
+      expect((await rows()).map((row) => row.sid)).toEqual(['session:b']);
+    });
+
     it('returns 0 when nothing has expired', async () => {
       await backend.create('a', session(), LIFETIME);
       await expect(backend.removeExpired()).resolves.toBe(0);
@@ -345,6 +406,7 @@ describe('KnexSessionBackend', () => {
               sid: `x:${i + j}`,
               sess: '{}',
               expires_at: past + i + j,
+              [SWEEP_AFTER]: past + i + j,
             })),
           );
         statements.length = 0;
@@ -369,10 +431,14 @@ describe('KnexSessionBackend', () => {
 
       it('stops between batches once aborted, with the count so far', async () => {
         const controller = new AbortController();
-        db.once('query-response', () => controller.abort());
+        const abortAfterDelete = (_: unknown, query: { sql: string }) => {
+          if (query.sql.startsWith('delete')) controller.abort();
+        };
+        db.on('query-response', abortAfterDelete);
         await expect(
           backend.removeExpired({ batchSize: 1000, signal: controller.signal }),
         ).resolves.toBe(1000);
+        db.off('query-response', abortAfterDelete);
         expect(await rows()).toHaveLength(1500);
       });
 

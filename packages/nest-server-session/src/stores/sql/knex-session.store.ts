@@ -12,11 +12,16 @@ import type {
   SessionVersion,
   SweepOptions,
 } from '../store.contract.js';
-import { type Live, sessionStatements } from './session-statements.js';
+import {
+  type Expiry,
+  type Live,
+  sessionStatements,
+} from './session-statements.js';
 import { bound, type SessionRow, type SessionTable } from './session-table.js';
 import { SqlSessionListing } from './sql-listing.js';
 import { removeExpiredRows } from './sql-sweep.js';
 import { SqlUserIndex } from './sql-user-index.js';
+import { sweepAfter } from './sweep-after.js';
 import { prepareSessionTable } from './table-setup.js';
 
 /**
@@ -29,8 +34,8 @@ const newVersion = () => randomInt(1, 2 ** 48);
 
 /**
  * Sessions in one table on any knex database (SQLite, PostgreSQL, MySQL/MariaDB): `sid`
- * (prefix + id), `sess` (the encoded session, binary so msgpack fits), `expires_at` (epoch ms,
- * indexed) and `version`. Expired rows never load, and are deleted by {@link removeExpired}.
+ * (prefix + id), `sess` (the encoded session, binary so msgpack fits), `expires_at` (epoch ms),
+ * `version` and `sweep_after` (the expiry rounded up, indexed for the sweep: see sweep-after.ts). Expired rows never load, and are deleted by {@link removeExpired}.
  * One statement per call: `replace` is an UPDATE conditional on the version read (plus a SELECT
  * when it matched nothing, to tell a conflict from a session gone), so concurrent writers
  * never overwrite each other and nothing re-creates a destroyed session. Each user's sessions
@@ -142,12 +147,16 @@ export class KnexSessionBackend implements SessionBackend {
 
   async touch(sid: string, ttlSeconds: number): Promise<boolean> {
     await this.ready();
-    const touched = await this.table.write(this.sql.touch, {
-      key: this.prefix + sid,
-      now: Date.now(),
-      expiresAt: expiry(ttlSeconds),
-    });
-    return touched > 0;
+    const refresh = { ...this.liveRow(sid), ...this.expiry(ttlSeconds) };
+    // On SQLite first without `sweep_after`, which most touches leave in its bucket: one
+    // statement that writes no index entry, and a second only when the bucket moved (or the
+    // session is gone). Elsewhere one statement: the server sees the value did not change.
+    if (
+      this.table.dialect === 'sqlite' &&
+      (await this.table.write(this.sql.touchInBucket, refresh)) > 0
+    )
+      return true;
+    return (await this.table.write(this.sql.touch, refresh)) > 0;
   }
 
   /**
@@ -220,12 +229,19 @@ export class KnexSessionBackend implements SessionBackend {
   private data(session: SessionData, ttlSeconds: number) {
     return {
       sess: toBytes(this.codec.encode(session)),
-      expiresAt: expiry(ttlSeconds),
+      ...this.expiry(ttlSeconds),
+    };
+  }
+
+  /** The expiry `ttlSeconds` from now, and the sweep's bucket for it. */
+  private expiry(ttlSeconds: number): Expiry {
+    const expiresAt = Date.now() + ttlSeconds * 1000;
+    return {
+      expiresAt,
+      sweepAfter: sweepAfter(expiresAt, this.table.sweepBucketMs),
     };
   }
 }
-
-const expiry = (ttlSeconds: number) => Date.now() + ttlSeconds * 1000;
 
 /** PostgreSQL would parse a string bound to bytea as escape syntax; bytes go in as they are. */
 function toBytes(encoded: string | Buffer): Buffer {

@@ -7,6 +7,7 @@ import {
   insertEntry,
   type NewEntry,
 } from './sql-user-index.js';
+import { SWEEP_AFTER } from './sweep-after.js';
 
 /** A row's key (prefix + session id) and the time that tells live rows from expired ones. */
 export interface Live {
@@ -14,10 +15,15 @@ export interface Live {
   now: number;
 }
 
-/** What a write stores: the encoded session, its expiry (epoch ms) and its version. */
-interface Written {
-  sess: Buffer;
+/** A new expiry (epoch ms), and its `sweep_after` (see sweep-after.ts). */
+export interface Expiry {
   expiresAt: number;
+  sweepAfter: number;
+}
+
+/** What a write stores: the encoded session, its expiry and its version. */
+interface Written extends Expiry {
+  sess: Buffer;
   version: number;
 }
 
@@ -38,9 +44,10 @@ export function sessionStatements(table: SessionTable) {
         sess: p.sess,
         expires_at: p.expiresAt,
         version: p.version,
+        [SWEEP_AFTER]: p.sweepAfter,
       })
       .onConflict('sid')
-      .merge(['sess', 'expires_at', 'version']);
+      .merge(['sess', 'expires_at', 'version', SWEEP_AFTER]);
   const destroy = (p: Live) => live(p).delete();
   /** Compiled on PostgreSQL only: the statements that write the index in a `WITH`. */
   const onPostgres = <P extends object>(build: (p: P) => Knex.QueryBuilder) =>
@@ -61,10 +68,26 @@ export function sessionStatements(table: SessionTable) {
     replace: prepareSql((p: Live & Written & { read: number }) =>
       live(p)
         .where('version', p.read)
-        .update({ sess: p.sess, expires_at: p.expiresAt, version: p.version }),
+        .update({
+          sess: p.sess,
+          expires_at: p.expiresAt,
+          version: p.version,
+          [SWEEP_AFTER]: p.sweepAfter,
+        }),
     ),
-    touch: prepareSql((p: Live & { expiresAt: number }) =>
-      live(p).update({ expires_at: p.expiresAt }),
+    /** An expiry refresh; the index of `sweep_after` changes only if its value does. */
+    touch: prepareSql((p: Live & Expiry) =>
+      live(p).update({ expires_at: p.expiresAt, [SWEEP_AFTER]: p.sweepAfter }),
+    ),
+    /**
+     * The same for a row whose bucket stays: for SQLite, which rewrites the index entry of
+     * every indexed column an UPDATE sets, changed or not. No row: the bucket moved, or the
+     * session is gone.
+     */
+    touchInBucket: prepareSql((p: Live & Expiry) =>
+      live(p)
+        .where(SWEEP_AFTER, p.sweepAfter)
+        .update({ expires_at: p.expiresAt }),
     ),
     destroy: prepareSql(destroy),
     /** A logout on PostgreSQL: the session and its user's index entry, in one statement. */

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
+import { DEFAULT_LIFETIME_SECONDS } from '../../options/common.options.js';
 import type { PreparedSql, SqlText } from './prepared-sql.js';
 import { type SqlDialect, type SqlDriver, sqlDriver } from './sql-driver.js';
 import { statementTimeout, toSqlStoreError } from './sql-errors.js';
 import { derivedName } from './sql-limits.js';
+import { sweepBucketMs as bucketFor } from './sweep-after.js';
 
 /** knex's pool, as much of it as is used here. */
 interface Pool {
@@ -57,6 +59,8 @@ export class SessionTable {
     readonly schema: string | undefined,
     /** Deadline of one statement, in milliseconds: the store timeout. */
     readonly timeoutMs: number,
+    /** How far `sweep_after` rounds a row's expiry up (sweep-after.ts). */
+    readonly sweepBucketMs: number = bucketFor(DEFAULT_LIFETIME_SECONDS),
   ) {
     const client = String(db.client.config.client);
     this.dialect =

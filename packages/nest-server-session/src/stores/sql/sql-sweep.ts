@@ -4,6 +4,7 @@ import { batchPacer, TimedBatches } from '../common/sweep-pace.js';
 import type { SweepOptions } from '../store.contract.js';
 import { SqlStoreError, toSqlStoreError } from './sql-errors.js';
 import type { SessionTable } from './session-table.js';
+import { SWEEP_AFTER, sweepAfter } from './sweep-after.js';
 
 /** Rows deleted per statement: one batch holds its locks briefly. */
 export const SWEEP_BATCH_SIZE = 1000;
@@ -38,7 +39,8 @@ type Batch = (
 ) => Knex.QueryBuilder;
 
 /**
- * Deletes expired rows of every prefix, then the per-user index entries of sessions that ended
+ * Gives rows of an earlier release their `sweep_after`, deletes expired rows of every prefix,
+ * then the per-user index entries of sessions that ended
  * (and moves on the expiry of the due entries of live ones: see SqlUserIndex), a bounded batch
  * per statement, each batch committed on its own and with its own deadline, yielding to the
  * event loop between batches (resting as long as each took when `paced`, in batches sized to
@@ -87,6 +89,10 @@ export async function removeExpiredRows(
       await rest();
     }
   };
+  await sweep(
+    settleRowsWithoutBucket,
+    'setting sweep_after on rows of an earlier release failed',
+  );
   await sweep(deleteExpiredSessions, 'a batch failed', (changed) => {
     removed += changed;
   });
@@ -110,18 +116,48 @@ function runBatch(
   return table.run<number>(batch(table, Date.now(), batchSize), deadline);
 }
 
-/** DELETE … LIMIT where the database has it (MySQL), else through a limited subquery. */
+/**
+ * DELETE … LIMIT where the database has it (MySQL), else through a limited subquery. Rows are
+ * found through the index of `sweep_after`: those of the buckets that ended and of the one under
+ * way (so that a session expired a moment ago goes too), of which only the expired are deleted.
+ */
 function deleteExpiredSessions(
   table: SessionTable,
   now: number,
   batchSize: number,
 ): Knex.QueryBuilder {
-  const expired = () => table.rows().where('expires_at', '<=', now);
+  const bucketEnd = sweepAfter(now, table.sweepBucketMs);
+  const expired = () =>
+    table
+      .rows()
+      .where(SWEEP_AFTER, '<=', bucketEnd)
+      .where('expires_at', '<=', now);
   if (table.dialect === 'mysql') return expired().limit(batchSize).delete();
   // The outer condition again: a row a concurrent write made live again is not deleted.
   return expired()
     .whereIn('sid', expired().select('sid').limit(batchSize))
     .delete();
+}
+
+/**
+ * Rows holding 0 in `sweep_after` (from before the column, or written by an earlier release
+ * during an upgrade) get their expiry there, so that they leave the range every batch below
+ * reads: until then each batch would step over all of them, live or not.
+ */
+function settleRowsWithoutBucket(
+  table: SessionTable,
+  _now: number,
+  batchSize: number,
+): Knex.QueryBuilder {
+  // A row without an expiry stays 0, and is deleted below as expired.
+  const unsettled = () =>
+    table.rows().where(SWEEP_AFTER, 0).where('expires_at', '>', 0);
+  const update = { [SWEEP_AFTER]: table.db.ref('expires_at') };
+  if (table.dialect === 'mysql')
+    return unsettled().limit(batchSize).update(update);
+  return unsettled()
+    .whereIn('sid', unsettled().select('sid').limit(batchSize))
+    .update(update);
 }
 
 /** Index entries past their own expiry whose session is not live: ended, or never written. */

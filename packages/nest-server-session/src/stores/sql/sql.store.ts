@@ -7,6 +7,7 @@ import type { SessionCodec } from '../common/session-codec.js';
 import type { SessionBackend } from '../store.contract.js';
 import { KnexSessionBackend } from './knex-session.store.js';
 import { SessionTable } from './session-table.js';
+import { sweepBucketMs } from './sweep-after.js';
 
 type SqlOptions = ResolvedOptionsOf<'sql'>;
 
@@ -34,6 +35,7 @@ export async function createSqlStore(
     options.tableName,
     options.schemaName,
     options.storeTimeoutMs,
+    sweepBucketMs(options.lifetime),
   );
   const backend = new KnexSessionBackend(table, options.prefix, codec);
   try {

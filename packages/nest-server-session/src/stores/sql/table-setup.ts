@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { SessionTable } from './session-table.js';
 import { derivedName, SID_COLUMN_LENGTH } from './sql-limits.js';
+import { SWEEP_AFTER } from './sweep-after.js';
 import { USER_ID_COLUMN_LENGTH } from './user-key.js';
 
 /**
@@ -9,34 +10,69 @@ import { USER_ID_COLUMN_LENGTH } from './user-key.js';
  * sessions they hold, so nobody is logged out by the upgrade.
  */
 const VERSION_COLUMN = 'version';
-const COLUMNS = ['sid', 'sess', 'expires_at', VERSION_COLUMN];
+/** The columns a session table of an earlier release has, which an upgrade can build on. */
+const BASE_COLUMNS = ['sid', 'sess', 'expires_at'];
 
 /**
- * Makes the session table (and its schema) when missing, with the expiry index, or adds the
- * version column to a table from an earlier release; then the per-user index table beside it
- * (which an earlier release did not have either). Two instances starting at once may both
- * try: a failed change is fine when the tables have everything afterwards.
+ * Makes the session table (and its schema) when missing, with the sweep's index, or upgrades a
+ * table from an earlier release: adds the version column, and `sweep_after` with its index in
+ * place of the index of `expires_at` (rows already there hold 0 until the sweep sets them: see
+ * sql-sweep.ts); then the per-user index table beside it (which an earlier release did not have
+ * either). Two instances starting at once may both try: a failed change is fine when the
+ * tables have everything afterwards.
  */
 export async function prepareSessionTable(table: SessionTable): Promise<void> {
   if (table.schema)
     await table.runSchema(
       table.db.schema.createSchemaIfNotExists(table.schema),
     );
-  const change = changeNeeded(table, await columnsOf(table.rows(), table));
-  if (change) {
-    try {
-      await table.runSchema(change);
-    } catch (err) {
-      if (changeNeeded(table, await columnsOf(table.rows(), table))) throw err;
+  const columns = () => columnsOf(table.rows(), table);
+  const found = await columns();
+  if (found.length === 0)
+    await tolerated(
+      table,
+      createTable(table),
+      async () => (await columns()).length > 0,
+    );
+  // Columns of ours missing from an existing table: not a session table we can fix.
+  else if (BASE_COLUMNS.every((column) => found.includes(column))) {
+    if (!found.includes(VERSION_COLUMN))
+      await tolerated(table, addVersion(table), async () =>
+        (await columns()).includes(VERSION_COLUMN),
+      );
+    if (!found.includes(SWEEP_AFTER)) {
+      await tolerated(table, addSweepAfter(table), async () =>
+        (await columns()).includes(SWEEP_AFTER),
+      );
+      // Best effort: another instance may have dropped it, or the table never had it by this
+      // name; the sweep no longer reads it, and with it every touch would still update it.
+      await table
+        .runSchema(
+          table
+            .schemaBuilder()
+            .alterTable(table.name, (t) =>
+              t.dropIndex([], derivedName(table.name, '_expires_at_index')),
+            ),
+        )
+        .catch(() => undefined);
     }
   }
   const hasUserTable = async () =>
     (await columnsOf(table.userRows(), table)).length > 0;
-  if (await hasUserTable()) return;
+  if (!(await hasUserTable()))
+    await tolerated(table, createUserTable(table), hasUserTable);
+}
+
+/** Runs `change`; a failure is fine if `done()` says what it was for is there anyway. */
+async function tolerated(
+  table: SessionTable,
+  change: Knex.SchemaBuilder,
+  done: () => Promise<boolean>,
+): Promise<void> {
   try {
-    await table.runSchema(createUserTable(table));
+    await table.runSchema(change);
   } catch (err) {
-    if (!(await hasUserTable())) throw err;
+    if (!(await done())) throw err;
   }
 }
 
@@ -50,20 +86,26 @@ async function columnsOf(
   return Object.keys(info);
 }
 
-function changeNeeded(
-  table: SessionTable,
-  columns: string[],
-): Knex.SchemaBuilder | undefined {
-  if (columns.length === 0) return createTable(table);
-  if (COLUMNS.every((column) => columns.includes(column))) return undefined;
-  if (!columns.includes(VERSION_COLUMN))
-    return table
-      .schemaBuilder()
-      .alterTable(table.name, (t) =>
-        t.bigInteger(VERSION_COLUMN).notNullable().defaultTo(0),
-      );
-  // Columns of ours missing from an existing table: not a session table we can fix.
-  return undefined;
+function addVersion(table: SessionTable): Knex.SchemaBuilder {
+  return table
+    .schemaBuilder()
+    .alterTable(table.name, (t) =>
+      t.bigInteger(VERSION_COLUMN).notNullable().defaultTo(0),
+    );
+}
+
+function addSweepAfter(table: SessionTable): Knex.SchemaBuilder {
+  return table
+    .schemaBuilder()
+    .alterTable(table.name, (t) => sweepAfterColumn(t, table.name));
+}
+
+/** `sweep_after`, indexed; 0 for rows written without it (see sweep-after.ts). */
+function sweepAfterColumn(t: Knex.CreateTableBuilder, name: string) {
+  t.bigInteger(SWEEP_AFTER)
+    .notNullable()
+    .defaultTo(0)
+    .index(derivedName(name, '_sweep_after_index'));
 }
 
 function createTable(table: SessionTable): Knex.SchemaBuilder {
@@ -75,10 +117,9 @@ function createTable(table: SessionTable): Knex.SchemaBuilder {
     sidColumn(t, mysql).primary(derivedName(name, '_pkey'));
     if (mysql) t.specificType('sess', 'longblob').notNullable();
     else t.binary('sess').notNullable();
-    t.bigInteger('expires_at')
-      .notNullable()
-      .index(derivedName(name, '_expires_at_index'));
+    t.bigInteger('expires_at').notNullable();
     t.bigInteger(VERSION_COLUMN).notNullable().defaultTo(0);
+    sweepAfterColumn(t, name);
     if (mysql) t.charset('utf8mb4');
   });
 }

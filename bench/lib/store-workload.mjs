@@ -143,7 +143,10 @@ export const OPERATIONS = [
     peer: 'set',
     run: async (side) => {
       const sid = newSessionId();
-      const n = side.created.length;
+      // A user of its own for each login: counted before the call, so that the 32 in flight
+      // do not share one (counting logins done gave them all the same name).
+      side.logins = (side.logins ?? 0) + 1;
+      const n = side.logins;
       await call(
         side.store,
         'set',

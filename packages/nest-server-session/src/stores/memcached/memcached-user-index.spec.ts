@@ -223,15 +223,52 @@ describe('MemcachedUserIndex', () => {
     );
   });
 
-  it('rewrites an entry at most once per touchAfter; each refresh reads it', async () => {
+  it('rewrites an entry at most once per touchAfter, and reads it once per process within it', async () => {
     const lazy = await open({ touchAfter: 60 });
     await logIn('tia', 'tia-1', { on: lazy });
-    const counted = await countersOf(async () => {
+    // The process that added the entry knows its expiry: its touches and writes skip the item.
+    const sameProcess = await countersOf(async () => {
       for (let i = 0; i < 3; i++) await lazy.touch('tia-1', TTL);
+      const loaded = await lazy.load('tia-1');
+      await lazy.replace(
+        'tia-1',
+        loaded!.version,
+        session({ username: 'tia' }),
+        TTL,
+      );
     });
-    expect(counted).toMatchObject({ gets: 3, sets: 0, touches: 3 });
+    // The load's GET and the write's SET; the touches count as touches: no read of the item.
+    expect(sameProcess).toMatchObject({ gets: 1, sets: 1, touches: 3 });
+    // Another process reads the item once, finds the entry fresh enough, and then knows it too.
+    const other = await open({ touchAfter: 60 });
+    const otherProcess = await countersOf(async () => {
+      for (let i = 0; i < 3; i++) await other.touch('tia-1', TTL);
+    });
+    expect(otherProcess).toMatchObject({ gets: 1, sets: 0, touches: 3 });
+    // With touchAfter 0 every refresh reads and rewrites the entry.
     const eager = await countersOf(() => backend.touch('tia-1', TTL));
     expect(eager).toMatchObject({ gets: 1, sets: 1, touches: 1 });
+  });
+
+  it('rebuilds an evicted item from a process that knew its entries once touchAfter has passed', async () => {
+    const lazy = await open({ touchAfter: 1 });
+    await logIn('eve', 'eve-1', { on: lazy });
+    await inspector.delete(userIndexKey('test:', 'eve'));
+    // Within touchAfter of the expiry it wrote, the process trusts it and skips the item.
+    await lazy.touch('eve-1', TTL);
+    expect(await listed('eve')).toEqual([]);
+    await sleep(1100);
+    await lazy.touch('eve-1', TTL);
+    expect(await listed('eve')).toEqual(['eve-1']);
+  });
+
+  it('re-adds an entry removed and then refreshed in the same process', async () => {
+    const lazy = await open({ touchAfter: 60 });
+    await logIn('rex', 'rex-1', { on: lazy });
+    await lazy.users!.remove('rex', ['rex-1']);
+    expect(await listed('rex')).toEqual([]);
+    await lazy.touch('rex-1', TTL);
+    expect(await listed('rex')).toEqual(['rex-1']);
   });
 
   it('loses no entry to 20 concurrent logins from two processes, nor to removes racing with adds', async () => {

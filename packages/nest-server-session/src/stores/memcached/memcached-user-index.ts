@@ -1,4 +1,5 @@
 import type { SessionData } from 'express-session';
+import { LRUCache } from 'lru-cache';
 import { setTimeout as pause } from 'node:timers/promises';
 import { BatchedEdits, type Edit } from '../common/batched-edits.js';
 import { createdAt, userIdAt } from '../common/session-owners.js';
@@ -40,6 +41,8 @@ export interface MemcachedUserIndexOptions {
 const CLOCK_MS = 1000;
 /** Longest random pause between two compare-and-set rounds, in ms. */
 const MAX_BACKOFF_MS = 16;
+/** Entries whose recorded expiry this process remembers (about 100 bytes each). */
+const MAX_CONFIRMED = 100_000;
 
 /**
  * Each user's sessions in one memcached item ({@link userIndexKey}), changed by
@@ -54,12 +57,22 @@ const MAX_BACKOFF_MS = 16;
  * memcached may evict the item under memory pressure, or it may outlive its expiry less than
  * a session that kept being refreshed: so every write or refresh of a session also refreshes
  * its entry ({@link refresh}), re-adding it when it is missing. The item expires after the
- * latest of its entries.
+ * latest of its entries. A refresh within the slack of an expiry this process wrote or read
+ * for the entry skips the item ({@link confirmed}), so such a repair waits at most that long.
  */
 export class MemcachedUserIndex implements UserSessionIndex {
   private readonly batches = new BatchedEdits<IndexEntry[]>((userId, edit) =>
     this.compareAndSet(userId, edit),
   );
+  /**
+   * The expiry each entry had in its item when this process last wrote or read it, keyed by
+   * session id and user id. A write of a session otherwise read its user's item first, to learn
+   * that its entry needed no change: a second round trip on each write (a set of a loaded
+   * session measured 93 µs of client CPU against connect-memcached's 29).
+   */
+  private readonly confirmed = new LRUCache<string, number>({
+    max: MAX_CONFIRMED,
+  });
 
   constructor(
     private readonly memjs: MemjsConnection,
@@ -67,20 +80,24 @@ export class MemcachedUserIndex implements UserSessionIndex {
     private readonly options: MemcachedUserIndexOptions,
   ) {}
 
-  add(
+  async add(
     userId: string,
     sid: string,
     device: SessionDevice,
     ttlSeconds: number,
   ): Promise<void> {
     const expiresAt = Date.now() + ttlSeconds * 1000;
-    return this.change(userId, (entries) => [
+    const key = confirmedKey(userId, sid);
+    this.confirmed.delete(key);
+    await this.change(userId, (entries) => [
       ...entries.filter((entry) => entry.sid !== sid),
       { sid, device, expiresAt },
     ]);
+    this.confirmed.set(key, expiresAt);
   }
 
   remove(userId: string, sids: string[]): Promise<void> {
+    for (const sid of sids) this.confirmed.delete(confirmedKey(userId, sid));
     const removed = new Set(sids);
     return this.change(userId, (entries) =>
       entries.some((entry) => removed.has(entry.sid))
@@ -124,7 +141,8 @@ export class MemcachedUserIndex implements UserSessionIndex {
    * `sid` was just refreshed or is about to be written, to expire `ttlSeconds` from now: its
    * user's entry says so (unless it already does, to within the slack) and its item lives as
    * long, re-added if it was missing (evicted, or pruned while its session was being written),
-   * with what the session tells of its device.
+   * with what the session tells of its device. Within the slack of the expiry this process last
+   * saw in the entry it does nothing, not even read the item: a repair waits that long at most.
    */
   async refresh(
     sid: string,
@@ -134,10 +152,22 @@ export class MemcachedUserIndex implements UserSessionIndex {
     const userId = userIdAt(session, this.options.userIdPath);
     if (userId === undefined || ttlSeconds <= 0) return;
     const expiresAt = Date.now() + ttlSeconds * 1000;
+    const staleBefore = expiresAt - this.options.slackMs;
+    const key = confirmedKey(userId, sid);
+    // With no slack every refresh moves the entry: nothing to skip, and none skipped.
+    if (
+      this.options.slackMs > 0 &&
+      (this.confirmed.get(key) ?? -Infinity) >= staleBefore
+    )
+      return;
+    let recorded = expiresAt;
     await this.change(userId, (entries) => {
       const entry = entries.find((known) => known.sid === sid);
-      if (entry && entry.expiresAt >= expiresAt - this.options.slackMs)
+      if (entry && entry.expiresAt >= staleBefore) {
+        recorded = entry.expiresAt;
         return null;
+      }
+      recorded = expiresAt;
       const device = entry?.device ?? {
         createdAt: createdAt(session) ?? Date.now(),
       };
@@ -146,6 +176,7 @@ export class MemcachedUserIndex implements UserSessionIndex {
         { sid, device, expiresAt },
       ];
     });
+    this.confirmed.set(key, recorded);
   }
 
   /** Applies `edit` to the user's item, in the next batch of this process's edits of it. */
@@ -230,4 +261,9 @@ export class MemcachedUserIndex implements UserSessionIndex {
     checkMemcachedKey(key);
     return key;
   }
+}
+
+/** The session id's length first, so that no two pairs make one key. */
+function confirmedKey(userId: string, sid: string): string {
+  return `${sid.length}:${sid}${userId}`;
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Knex } from 'knex';
+import { indexedColumns as indexedColumnsOf } from '../../../../../test/utils/sql-indexes.js';
 import { ConsistentStore } from '../common/consistent-store.js';
 import {
   call,
@@ -39,20 +40,8 @@ describe('KnexSessionBackend', () => {
     new ConsistentStore(b, { timeoutMs: 1000, lifetime });
   const rows = () =>
     db<Row>(TABLE).select('sid', 'sess', 'expires_at').orderBy('sid');
-  /** The columns of the session table's indexes (but the primary key's), on SQLite. */
-  const indexedColumns = async () => {
-    const indexes = await db.raw<{ name: string; origin: string }[]>(
-      `pragma index_list(${TABLE})`,
-    );
-    const columns = await Promise.all(
-      indexes
-        .filter((index) => index.origin === 'c')
-        .map((index) =>
-          db.raw<{ name: string }[]>(`pragma index_info("${index.name}")`),
-        ),
-    );
-    return columns.flat().map((column) => column.name);
-  };
+  /** The columns of the session table's indexes (but the primary key's). */
+  const indexedColumns = () => indexedColumnsOf(db, TABLE, 'better-sqlite3');
   /** A row's sweep_after. */
   const sweepAfterOf = async (sid: string) =>
     Number(

@@ -35,7 +35,8 @@ const newVersion = () => randomInt(1, 2 ** 48);
 /**
  * Sessions in one table on any knex database (SQLite, PostgreSQL, MySQL/MariaDB): `sid`
  * (prefix + id), `sess` (the encoded session, binary so msgpack fits), `expires_at` (epoch ms),
- * `version` and `sweep_after` (the expiry rounded up, indexed for the sweep: see sweep-after.ts). Expired rows never load, and are deleted by {@link removeExpired}.
+ * `version` and `sweep_after` (the expiry rounded up, indexed for the sweep: see sweep-after.ts).
+ * Expired rows never load, and are deleted by {@link removeExpired}.
  * One statement per call: `replace` is an UPDATE conditional on the version read (plus a SELECT
  * when it matched nothing, to tell a conflict from a session gone), so concurrent writers
  * never overwrite each other and nothing re-creates a destroyed session. Each user's sessions

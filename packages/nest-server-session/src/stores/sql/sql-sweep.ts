@@ -40,11 +40,10 @@ type Batch = (
 
 /**
  * Gives rows of an earlier release their `sweep_after`, deletes expired rows of every prefix,
- * then the per-user index entries of sessions that ended
- * (and moves on the expiry of the due entries of live ones: see SqlUserIndex), a bounded batch
- * per statement, each batch committed on its own and with its own deadline, yielding to the
- * event loop between batches (resting as long as each took when `paced`, in batches sized to
- * block briefly on SQLite). Resolves with the sessions deleted; a failure says how many had gone
+ * then the per-user index entries of sessions that ended (and moves on the expiry of the due
+ * entries of live ones: see SqlUserIndex), a bounded batch per statement, each batch committed
+ * on its own and with its own deadline, yielding to the event loop between batches (resting as
+ * long as each took when `paced`, in batches sized to block briefly on SQLite). Resolves with the sessions deleted; a failure says how many had gone
  * before it, since those stay gone.
  */
 export async function removeExpiredRows(

@@ -369,6 +369,28 @@ describe('KnexSessionBackend', () => {
       expect(await sweepAfterOf('session:live')).toBe(now + 60_000);
     });
 
+    it('settles such rows found by sid, not by walking every row that still holds 0', async () => {
+      await insertRow('session:live', Date.now() + 60_000);
+      const settles: { sql: string; bindings: unknown[] }[] = [];
+      const record = (query: { sql: string; bindings: unknown[] }) => {
+        if (query.sql.startsWith('update')) settles.push(query);
+      };
+      db.on('query', record);
+      await backend.removeExpired();
+      db.off('query', record);
+      expect(settles).toHaveLength(2); // the batch that settled the row, then an empty one
+      const plan = await db.raw<{ parent: number; detail: string }[]>(
+        `explain query plan ${settles[0].sql}`,
+        settles[0].bindings as Knex.RawBinding[],
+      );
+      // The outer UPDATE looks rows up by primary key; only the subquery reads sweep_after.
+      const outer = plan.filter((step) => step.parent === 0);
+      expect(outer[0].detail).toMatch(
+        /^SEARCH \w+ USING (COVERING )?INDEX sqlite_autoindex_\w+ \(sid=\?\)/,
+      );
+      expect(outer[0].detail).not.toMatch(/sweep_after/);
+    });
+
     it('deletes a session that expired a moment ago, in the bucket under way', async () => {
       await backend.create('a', session(), 0.3);
       await backend.create('b', session(), LIFETIME);

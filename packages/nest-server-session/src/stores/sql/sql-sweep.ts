@@ -154,7 +154,13 @@ function settleRowsWithoutBucket(
   const update = { [SWEEP_AFTER]: table.db.ref('expires_at') };
   if (table.dialect === 'mysql')
     return unsettled().limit(batchSize).update(update);
-  return unsettled()
+  // The outer statement finds rows by sid only. Repeating `sweep_after = 0` there (as the
+  // delete repeats its condition) made SQLite walk the index of every row still holding 0 for
+  // each batch: 28 ms a batch of 500 among 200,000 such rows, against 3 ms by sid. Nothing is
+  // lost without it: a row a concurrent write gave its bucket meanwhile gets its expiry there,
+  // a value the sweep reads the same way.
+  return table
+    .rows()
     .whereIn('sid', unsettled().select('sid').limit(batchSize))
     .update(update);
 }

@@ -38,6 +38,10 @@ export function redisProbe(
       : connect();
   const everyKey = async () => {
     const found: string[] = [];
+    // A cluster client still connecting may replace its node connections (a CI run once had a
+    // scan fail with "Connection is closed" on the first listing): list the nodes once ready.
+    if (client.isCluster && client.status !== 'ready')
+      await new Promise((resolve) => client.once('ready', resolve));
     const servers = client.isCluster
       ? (client as Cluster).nodes('master')
       : [client as Redis];
